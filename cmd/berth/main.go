@@ -1,0 +1,188 @@
+// Command berth runs Berth: a self-hosted container platform that speaks the
+// AWS container APIs.
+//
+//	berth dev       the control plane with its data in ./.berth, for one machine
+//	berth server    the control plane
+//	berth version   print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/berthhq/berth/internal/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "berth:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: berth <command> [flags]
+
+commands:
+  dev       run the control plane for local use (data in ./.berth)
+  server    run the control plane
+  version   print the version
+
+Run 'berth <command> -h' for a command's flags. Every flag can also be set
+through the environment as BERTH_<FLAG> (e.g. BERTH_DATA_DIR for --data-dir).
+`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "berth", buildVersion())
+		return nil
+	case "dev":
+		return runServer(args[0], args[1:], stdout, stderr, true)
+	case "server":
+		return runServer(args[0], args[1:], stdout, stderr, false)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "devel-" + s.Value[:12]
+			}
+		}
+	}
+	return "devel"
+}
+
+func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defaultDir := ""
+	if dev {
+		defaultDir = ".berth"
+	}
+	var (
+		listen   = fs.String("listen", "127.0.0.1:4566", "address of the API port (AWS APIs, registry, agent API)")
+		dataDir  = fs.String("data-dir", defaultDir, "directory for state, credentials and the join token")
+		auth     = fs.String("auth", "strict", "request authentication: strict, or permissive (accept any access key; for tools with dummy credentials only)")
+		account  = fs.String("account-id", "000000000000", "the default account id")
+		logLevel = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		logJSON  = fs.Bool("log-json", false, "log as JSON lines instead of text")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := applyEnv(fs); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected arguments %q", name, fs.Args())
+	}
+	if *dataDir == "" {
+		return fmt.Errorf("%s: --data-dir (or BERTH_DATA_DIR) is required", name)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("%s: --log-level: %w", name, err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var handler slog.Handler = slog.NewTextHandler(stderr, opts)
+	if *logJSON {
+		handler = slog.NewJSONHandler(stderr, opts)
+	}
+	logger := slog.New(handler)
+
+	srv, err := server.New(server.Config{
+		Listen:    *listen,
+		DataDir:   *dataDir,
+		Auth:      *auth,
+		AccountID: *account,
+		Logger:    logger,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Run(ctx) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-srv.Up():
+	}
+	if dev {
+		printDevBanner(stdout, srv.Addr(), *dataDir)
+	}
+	return <-errc
+}
+
+func printDevBanner(w io.Writer, addr, dataDir string) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		abs = dataDir
+	}
+	fmt.Fprintf(w, `
+Berth is running.
+
+  endpoint     http://%[1]s
+  credentials  %[2]s (profile default)
+
+Use it from another shell:
+
+  export AWS_SHARED_CREDENTIALS_FILE=%[2]s AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://%[1]s
+  aws ecs create-cluster --cluster-name demo
+
+`, addr, filepath.Join(abs, server.CredentialsFile))
+}
+
+// applyEnv sets every flag that was not given on the command line from its
+// BERTH_* environment variable, if that is set.
+func applyEnv(fs *flag.FlagSet) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		env := "BERTH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("%s: %w", env, serr)
+			}
+		}
+	})
+	return err
+}

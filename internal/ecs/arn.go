@@ -1,0 +1,53 @@
+package ecs
+
+import (
+	"regexp"
+	"strings"
+)
+
+// ARN is a parsed Amazon Resource Name.
+type ARN struct {
+	Partition, Service, Region, Account, Resource string
+}
+
+// ParseARN splits an ARN into its parts. ok is false when s is not an ARN.
+func ParseARN(s string) (ARN, bool) {
+	if !strings.HasPrefix(s, "arn:") {
+		return ARN{}, false
+	}
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[1] == "" || parts[2] == "" || parts[5] == "" {
+		return ARN{}, false
+	}
+	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, true
+}
+
+// String renders the ARN.
+func (a ARN) String() string {
+	return "arn:" + a.Partition + ":" + a.Service + ":" + a.Region + ":" + a.Account + ":" + a.Resource
+}
+
+// ecsARN returns the ECS ARN of resource ("cluster/name", ...) in a tenancy.
+func ecsARN(region, account, resource string) string {
+	return ARN{Partition: "aws", Service: "ecs", Region: region, Account: account, Resource: resource}.String()
+}
+
+var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+
+// resolveName turns a name-or-ARN reference to an ECS resource of kind (e.g.
+// "cluster") into its name. ok is false when ref is an ARN of another kind,
+// another tenancy, or malformed; a plain name is returned as is.
+func resolveName(ref, kind, account, region string) (string, bool) {
+	if !strings.HasPrefix(ref, "arn:") {
+		return ref, true
+	}
+	a, ok := ParseARN(ref)
+	if !ok || a.Service != "ecs" || a.Account != account || a.Region != region {
+		return "", false
+	}
+	name, found := strings.CutPrefix(a.Resource, kind+"/")
+	if !found || name == "" {
+		return "", false
+	}
+	return name, true
+}

@@ -1,0 +1,8 @@
+// Package ecs implements the Amazon ECS API (awsJson 1.1,
+// AmazonEC2ContainerServiceV20141113) on Berth's state store: it decodes and
+// validates each request as ECS does, turns it into state commands, and
+// renders the results in ECS's shapes, with ECS's error names.
+//
+// It imports awsapi, awsjson, errdefs, state and taskdef; nothing imports it
+// but the server wiring.
+package ecs

@@ -1,0 +1,243 @@
+// Package server wires Berth's control plane together: the state store, the
+// AWS API gateway with every API package, health and metrics endpoints, and
+// the first-start bootstrap of credentials.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/berthhq/berth/internal/awsapi"
+	"github.com/berthhq/berth/internal/ecs"
+	"github.com/berthhq/berth/internal/sigv4"
+	"github.com/berthhq/berth/internal/state"
+	"github.com/berthhq/berth/internal/sts"
+)
+
+// Config configures the control plane.
+type Config struct {
+	// Listen is the address of the one port every API is served on.
+	Listen string
+	// DataDir holds the state, the credentials file and the join token.
+	DataDir string
+	// Auth is "strict" (default) or "permissive".
+	Auth string
+	// AccountID is the default account, which owns the root access key.
+	AccountID string
+	// MaxBodyBytes caps API request bodies.
+	MaxBodyBytes int64
+	// Logger receives all logs.
+	Logger *slog.Logger
+}
+
+// Validate fills defaults and checks the configuration.
+func (c *Config) Validate() error {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:4566"
+	}
+	if c.DataDir == "" {
+		return errors.New("server: a data directory is required")
+	}
+	if c.AccountID == "" {
+		c.AccountID = "000000000000"
+	}
+	if len(c.AccountID) != 12 || !allDigits(c.AccountID) {
+		return fmt.Errorf("server: account id %q is not 12 digits", c.AccountID)
+	}
+	if c.Auth == "" {
+		c.Auth = awsapi.AuthStrict
+	}
+	if c.Auth != awsapi.AuthStrict && c.Auth != awsapi.AuthPermissive {
+		return fmt.Errorf("server: auth mode %q is not strict or permissive", c.Auth)
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 16 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Server is Berth's control plane.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	ready atomic.Bool
+	addr  atomic.Pointer[string]
+	up    chan struct{} // closed once serving
+	creds atomic.Pointer[Credentials]
+}
+
+// Credentials are the root access key of the default account.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// New validates cfg and returns a server that Run starts.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, log: cfg.Logger.With("component", "server"), up: make(chan struct{})}, nil
+}
+
+// Up is closed once the server serves requests; Addr and RootCredentials are
+// valid from then on.
+func (s *Server) Up() <-chan struct{} { return s.up }
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string {
+	if p := s.addr.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// RootCredentials returns the root access key of the default account.
+func (s *Server) RootCredentials() Credentials {
+	if c := s.creds.Load(); c != nil {
+		return *c
+	}
+	return Credentials{}
+}
+
+// Run opens the state, bootstraps it on first start, and serves until ctx is
+// cancelled. It returns nil after a clean shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("server: data dir: %w", err)
+	}
+	store, err := state.Open(state.Config{DataDir: filepath.Join(s.cfg.DataDir, "state"), Logger: s.cfg.Logger})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			s.log.Error("close state", "err", err)
+		}
+	}()
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = store.WaitLeader(waitCtx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	root, err := bootstrap(ctx, store, s.cfg.DataDir, s.cfg.AccountID)
+	if err != nil {
+		return err
+	}
+	s.creds.Store(&Credentials{AccessKeyID: root.ID, SecretAccessKey: root.SecretAccessKey})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	verifier := &sigv4.Verifier{Lookup: keyLookup(store)}
+	gw, err := awsapi.New(awsapi.Config{
+		Auth:           s.cfg.Auth,
+		DefaultAccount: s.cfg.AccountID,
+		MaxBodyBytes:   s.cfg.MaxBodyBytes,
+		Logger:         s.cfg.Logger,
+		Registerer:     reg,
+	}, awsapi.Deps{Verifier: verifier})
+	if err != nil {
+		return err
+	}
+	gw.RegisterJSON(ecs.New(ecs.Config{Logger: s.cfg.Logger}, store).Service())
+	gw.RegisterQuery(sts.New().Service())
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() || !store.IsLeader() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	root404 := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, fmt.Sprintf("berth: nothing is served at %s %s", r.Method, r.URL.Path), http.StatusNotFound)
+	})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if gw.Handles(r) {
+			gw.ServeHTTP(w, r)
+			return
+		}
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		root404(w, r)
+	})
+
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", s.cfg.Listen, err)
+	}
+	addr := ln.Addr().String()
+	s.addr.Store(&addr)
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.ready.Store(true)
+	close(s.up)
+	s.log.Info("serving", "addr", addr, "data_dir", s.cfg.DataDir, "auth", s.cfg.Auth)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		s.log.Warn("shutdown", "err", err)
+	}
+	<-errc
+	return nil
+}
+
+// keyLookup finds access keys in the state for the signature verifier.
+func keyLookup(store *state.Store) sigv4.KeyLookup {
+	return func(_ context.Context, id string) (sigv4.Credentials, error) {
+		k := store.Snapshot().AccessKey(id)
+		if k == nil || k.Status != "Active" {
+			return sigv4.Credentials{}, sigv4.ErrKeyNotFound
+		}
+		return sigv4.Credentials{
+			AccessKeyID: k.ID, SecretAccessKey: k.SecretAccessKey,
+			Account: k.Account, PrincipalARN: k.PrincipalARN, UserID: k.UserID,
+		}, nil
+	}
+}

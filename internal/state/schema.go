@@ -1,0 +1,64 @@
+package state
+
+import (
+	"fmt"
+	"strings"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// Table names.
+const (
+	tableIndex      = "index"
+	tableClusters   = "clusters"
+	tableTaskDefs   = "taskdefs"
+	tableFamilies   = "families"
+	tableAccessKeys = "accesskeys"
+	tableMeta       = "meta"
+)
+
+// tableTypes lists every table with a constructor of the type it holds; the
+// snapshot and restore code walks it.
+var tableTypes = map[string]func() any{
+	tableClusters:   func() any { return new(Cluster) },
+	tableTaskDefs:   func() any { return new(TaskDefinition) },
+	tableFamilies:   func() any { return new(Family) },
+	tableAccessKeys: func() any { return new(AccessKey) },
+	tableMeta:       func() any { return new(Meta) },
+}
+
+func idIndex() *memdb.IndexSchema {
+	return &memdb.IndexSchema{Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}}
+}
+
+func schema() *memdb.DBSchema {
+	tables := map[string]*memdb.TableSchema{
+		tableIndex: {
+			Name:    tableIndex,
+			Indexes: map[string]*memdb.IndexSchema{"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Table"}}},
+		},
+	}
+	for name := range tableTypes {
+		tables[name] = &memdb.TableSchema{Name: name, Indexes: map[string]*memdb.IndexSchema{"id": idIndex()}}
+	}
+	return &memdb.DBSchema{Tables: tables}
+}
+
+// tableIndexEntry records the last raft index that changed a table; blocking
+// queries watch it.
+type tableIndexEntry struct {
+	Table string
+	Index uint64
+}
+
+// Key builds a table ID from its parts. The parts are joined with NUL, which
+// no name may contain, so prefixes of parts are prefixes of IDs and IDs sort by
+// their parts in order.
+func Key(parts ...string) string { return strings.Join(parts, "\x00") }
+
+// tenantPrefix is the ID prefix of everything an (account, region) owns in a
+// table keyed by Key(account, region, ...).
+func tenantPrefix(account, region string) string { return Key(account, region, "") }
+
+// revisionKey renders a revision so that IDs sort numerically.
+func revisionKey(rev int32) string { return fmt.Sprintf("%010d", rev) }

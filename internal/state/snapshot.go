@@ -1,0 +1,140 @@
+package state
+
+import (
+	"iter"
+	"strings"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// Snapshot is a read-only, consistent view of the tables. It never blocks
+// writers and writers never change what it sees.
+type Snapshot struct {
+	tx      *memdb.Txn
+	abandon <-chan struct{}
+}
+
+// Index returns the last raft index that changed table (0 if none), adding it
+// to ws when ws is not nil.
+func (s *Snapshot) Index(ws memdb.WatchSet, table string) uint64 {
+	ch, raw, err := s.tx.FirstWatch(tableIndex, "id", table)
+	if ws != nil {
+		ws.Add(ch)
+	}
+	if err != nil || raw == nil {
+		return 0
+	}
+	return raw.(*tableIndexEntry).Index
+}
+
+// scan yields the objects of table whose ID starts with prefix, in ID order,
+// starting after the ID after (when non-empty).
+func scan[T any](s *Snapshot, ws memdb.WatchSet, table, prefix, after string) iter.Seq[*T] {
+	return func(yield func(*T) bool) {
+		var (
+			it  memdb.ResultIterator
+			err error
+		)
+		if after != "" && strings.HasPrefix(after, prefix) {
+			it, err = s.tx.LowerBound(table, "id", after)
+		} else {
+			it, err = s.tx.Get(table, "id_prefix", prefix)
+		}
+		if err != nil {
+			return
+		}
+		if ws != nil {
+			ws.Add(it.WatchCh())
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			obj := raw.(*T)
+			id := idOf(obj)
+			if !strings.HasPrefix(id, prefix) {
+				return
+			}
+			if after != "" && id <= after {
+				continue
+			}
+			if !yield(obj) {
+				return
+			}
+		}
+	}
+}
+
+func idOf(obj any) string {
+	switch o := obj.(type) {
+	case *Cluster:
+		return o.ID
+	case *TaskDefinition:
+		return o.ID
+	case *Family:
+		return o.ID
+	case *AccessKey:
+		return o.ID
+	case *Meta:
+		return o.ID
+	}
+	panic("state: idOf: unknown type")
+}
+
+func get[T any](s *Snapshot, ws memdb.WatchSet, table, id string) *T {
+	ch, raw, err := s.tx.FirstWatch(table, "id", id)
+	if ws != nil {
+		ws.Add(ch)
+	}
+	if err != nil || raw == nil {
+		return nil
+	}
+	return raw.(*T)
+}
+
+// Cluster returns the named cluster (ACTIVE or INACTIVE), or nil.
+func (s *Snapshot) Cluster(account, region, name string) *Cluster {
+	return get[Cluster](s, nil, tableClusters, Key(account, region, name))
+}
+
+// Clusters yields the tenancy's clusters in name order, starting after the
+// cluster ID after.
+func (s *Snapshot) Clusters(account, region, after string) iter.Seq[*Cluster] {
+	return scan[Cluster](s, nil, tableClusters, tenantPrefix(account, region), after)
+}
+
+// TaskDefinition returns one revision, or nil.
+func (s *Snapshot) TaskDefinition(account, region, family string, revision int32) *TaskDefinition {
+	return get[TaskDefinition](s, nil, tableTaskDefs, Key(account, region, family, revisionKey(revision)))
+}
+
+// LatestActiveTaskDefinition returns the highest ACTIVE revision of family, or nil.
+func (s *Snapshot) LatestActiveTaskDefinition(account, region, family string) *TaskDefinition {
+	var latest *TaskDefinition
+	for d := range scan[TaskDefinition](s, nil, tableTaskDefs, Key(account, region, family, ""), "") {
+		if d.Status == TaskDefActive {
+			latest = d
+		}
+	}
+	return latest
+}
+
+// TaskDefinitions yields the tenancy's task definitions whose family starts
+// with familyPrefix, ordered by family then revision, starting after the ID
+// after.
+func (s *Snapshot) TaskDefinitions(account, region, familyPrefix, after string) iter.Seq[*TaskDefinition] {
+	return scan[TaskDefinition](s, nil, tableTaskDefs, tenantPrefix(account, region)+familyPrefix, after)
+}
+
+// Families yields the tenancy's task definition families whose name starts
+// with prefix, in name order, starting after the ID after.
+func (s *Snapshot) Families(account, region, prefix, after string) iter.Seq[*Family] {
+	return scan[Family](s, nil, tableFamilies, tenantPrefix(account, region)+prefix, after)
+}
+
+// AccessKey returns the access key with id, or nil.
+func (s *Snapshot) AccessKey(id string) *AccessKey {
+	return get[AccessKey](s, nil, tableAccessKeys, id)
+}
+
+// Meta returns the named meta value, or nil.
+func (s *Snapshot) Meta(id string) *Meta {
+	return get[Meta](s, nil, tableMeta, id)
+}
