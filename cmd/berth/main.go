@@ -161,7 +161,8 @@ Berth is running.
 
 Use it from another shell:
 
-  export AWS_SHARED_CREDENTIALS_FILE=%[2]s AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://%[1]s
+  export AWS_SHARED_CREDENTIALS_FILE=%[2]s AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+         AWS_ENDPOINT_URL=http://%[1]s
   aws ecs create-cluster --cluster-name demo
 
 `, addr, filepath.Join(abs, server.CredentialsFile))

@@ -77,7 +77,9 @@ func Open(cfg Config) (*Store, error) {
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)
-	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{s.log}})
+	// A single voter's routine election on start is logged at warn level by
+	// raft; only errors are worth the operator's attention.
+	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Error, Output: slogWriter{s.log}})
 	// A single voter elects itself; short timeouts make a restart serve fast.
 	rc.HeartbeatTimeout = 200 * time.Millisecond
 	rc.ElectionTimeout = 200 * time.Millisecond
