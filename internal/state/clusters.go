@@ -4,6 +4,13 @@ import (
 	"github.com/berthhq/berth/internal/errdefs"
 )
 
+// Reasons DeleteCluster refuses with, for the API edge to name.
+const (
+	ReasonContainsInstances = "contains-container-instances"
+	ReasonContainsTasks     = "contains-tasks"
+	ReasonContainsServices  = "contains-services"
+)
+
 // Cluster statuses.
 const (
 	ClusterActive   = "ACTIVE"
@@ -78,6 +85,27 @@ func (c *DeleteCluster) apply(tx *txn) (any, error) {
 	}
 	if old == nil || old.Status != ClusterActive {
 		return nil, errdefs.New(errdefs.ErrNotFound, "cluster", "Cluster not found.")
+	}
+	prefix := Key(c.Account, c.Region, c.Name, "")
+	it, err := tx.Get(tableInstances, "id_prefix", prefix)
+	if err != nil {
+		return nil, err
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if raw.(*ContainerInstance).Status != InstanceInactive {
+			return nil, errdefs.New(errdefs.ErrConflict, "cluster",
+				"The Cluster cannot be deleted while Container Instances are active or draining.").WithReason(ReasonContainsInstances)
+		}
+	}
+	it, err = tx.Get(tableTasks, "id_prefix", prefix)
+	if err != nil {
+		return nil, err
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if raw.(*Task).Active() {
+			return nil, errdefs.New(errdefs.ErrConflict, "cluster",
+				"The Cluster cannot be deleted while Tasks are active.").WithReason(ReasonContainsTasks)
+		}
 	}
 	n := old.copy()
 	n.Status = ClusterInactive

@@ -9,22 +9,28 @@ import (
 
 // Table names.
 const (
-	tableIndex      = "index"
-	tableClusters   = "clusters"
-	tableTaskDefs   = "taskdefs"
-	tableFamilies   = "families"
-	tableAccessKeys = "accesskeys"
-	tableMeta       = "meta"
+	tableIndex        = "index"
+	tableClusters     = "clusters"
+	tableTaskDefs     = "taskdefs"
+	tableFamilies     = "families"
+	tableAccessKeys   = "accesskeys"
+	tableMeta         = "meta"
+	tableInstances    = "instances"
+	tableTasks        = "tasks"
+	tableClientTokens = "clienttokens"
 )
 
 // tableTypes lists every table with a constructor of the type it holds; the
 // snapshot and restore code walks it.
 var tableTypes = map[string]func() any{
-	tableClusters:   func() any { return new(Cluster) },
-	tableTaskDefs:   func() any { return new(TaskDefinition) },
-	tableFamilies:   func() any { return new(Family) },
-	tableAccessKeys: func() any { return new(AccessKey) },
-	tableMeta:       func() any { return new(Meta) },
+	tableClusters:     func() any { return new(Cluster) },
+	tableTaskDefs:     func() any { return new(TaskDefinition) },
+	tableFamilies:     func() any { return new(Family) },
+	tableAccessKeys:   func() any { return new(AccessKey) },
+	tableMeta:         func() any { return new(Meta) },
+	tableInstances:    func() any { return new(ContainerInstance) },
+	tableTasks:        func() any { return new(Task) },
+	tableClientTokens: func() any { return new(ClientTokenRecord) },
 }
 
 func idIndex() *memdb.IndexSchema {
@@ -40,6 +46,9 @@ func schema() *memdb.DBSchema {
 	}
 	for name := range tableTypes {
 		tables[name] = &memdb.TableSchema{Name: name, Indexes: map[string]*memdb.IndexSchema{"id": idIndex()}}
+	}
+	tables[tableTasks].Indexes["instance"] = &memdb.IndexSchema{
+		Name: "instance", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "InstanceKey"},
 	}
 	return &memdb.DBSchema{Tables: tables}
 }

@@ -74,6 +74,12 @@ func idOf(obj any) string {
 		return o.ID
 	case *Meta:
 		return o.ID
+	case *ContainerInstance:
+		return o.ID
+	case *Task:
+		return o.ID
+	case *ClientTokenRecord:
+		return o.ID
 	}
 	panic("state: idOf: unknown type")
 }
@@ -137,4 +143,47 @@ func (s *Snapshot) AccessKey(id string) *AccessKey {
 // Meta returns the named meta value, or nil.
 func (s *Snapshot) Meta(id string) *Meta {
 	return get[Meta](s, nil, tableMeta, id)
+}
+
+// ContainerInstance returns an instance by its table key, or nil.
+func (s *Snapshot) ContainerInstance(key string) *ContainerInstance {
+	return get[ContainerInstance](s, nil, tableInstances, key)
+}
+
+// ContainerInstances yields a cluster's instances in ID order, after the ID after.
+func (s *Snapshot) ContainerInstances(account, region, cluster, after string) iter.Seq[*ContainerInstance] {
+	return scan[ContainerInstance](s, nil, tableInstances, Key(account, region, cluster, ""), after)
+}
+
+// Task returns a task by its table key, or nil.
+func (s *Snapshot) Task(key string) *Task {
+	return get[Task](s, nil, tableTasks, key)
+}
+
+// Tasks yields a cluster's tasks in ID order, after the ID after.
+func (s *Snapshot) Tasks(account, region, cluster, after string) iter.Seq[*Task] {
+	return scan[Task](s, nil, tableTasks, Key(account, region, cluster, ""), after)
+}
+
+// TasksOnInstance returns the tasks placed on an instance, adding the
+// lookup to ws (when not nil) so that an agent's blocking query wakes when
+// its assignments change.
+func (s *Snapshot) TasksOnInstance(ws memdb.WatchSet, instanceKey string) []*Task {
+	it, err := s.tx.Get(tableTasks, "instance", instanceKey)
+	if err != nil {
+		return nil
+	}
+	if ws != nil {
+		ws.Add(it.WatchCh())
+	}
+	var out []*Task
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(*Task))
+	}
+	return out
+}
+
+// InstanceUsage sums what the active tasks on an instance reserve.
+func (s *Snapshot) InstanceUsage(instanceKey string) Usage {
+	return usageOf(s.TasksOnInstance(nil, instanceKey))
 }
