@@ -27,9 +27,17 @@ func (a ARN) String() string {
 	return "arn:" + a.Partition + ":" + a.Service + ":" + a.Region + ":" + a.Account + ":" + a.Resource
 }
 
+// partition is the one partition Berth's ARNs are in.
+const partition = "aws"
+
+// isECSARNOf reports whether a is an ECS ARN of the tenancy (account, region).
+func isECSARNOf(a ARN, account, region string) bool {
+	return a.Partition == partition && a.Service == "ecs" && a.Account == account && a.Region == region
+}
+
 // ecsARN returns the ECS ARN of resource ("cluster/name", ...) in a tenancy.
 func ecsARN(region, account, resource string) string {
-	return ARN{Partition: "aws", Service: "ecs", Region: region, Account: account, Resource: resource}.String()
+	return ARN{Partition: partition, Service: "ecs", Region: region, Account: account, Resource: resource}.String()
 }
 
 var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
@@ -42,7 +50,7 @@ func resolveName(ref, kind, account, region string) (string, bool) {
 		return ref, true
 	}
 	a, ok := ParseARN(ref)
-	if !ok || a.Service != "ecs" || a.Account != account || a.Region != region {
+	if !ok || !isECSARNOf(a, account, region) {
 		return "", false
 	}
 	name, found := strings.CutPrefix(a.Resource, kind+"/")

@@ -12,11 +12,12 @@ type CapacityProvider struct {
 	CapacityProviderArn string `json:"capacityProviderArn"`
 	Name                string `json:"name"`
 	Status              string `json:"status"`
-	Tags                []Tag  `json:"tags,omitempty"`
+	Tags                []Tag  `json:"tags,omitzero"`
 }
 
 type DescribeCapacityProvidersInput struct {
 	CapacityProviders []string `json:"capacityProviders"`
+	Cluster           *string  `json:"cluster"`
 	Include           []string `json:"include"`
 	MaxResults        *int32   `json:"maxResults"`
 	NextToken         *string  `json:"nextToken"`
@@ -28,13 +29,17 @@ type DescribeCapacityProvidersOutput struct {
 }
 
 // DescribeCapacityProviders describes capacity providers. The reserved
-// FARGATE and FARGATE_SPOT providers exist in every tenancy.
+// FARGATE and FARGATE_SPOT providers exist in every tenancy; with cluster,
+// only the providers associated with that cluster are described.
 func (a *API) DescribeCapacityProviders(ctx context.Context, in *DescribeCapacityProvidersInput) (*DescribeCapacityProvidersOutput, error) {
 	c := awsapi.CallerFrom(ctx)
 	for _, inc := range in.Include {
 		if inc != "TAGS" {
 			return nil, invalidParam("Invalid include value %q. Valid values: TAGS.", inc)
 		}
+	}
+	if len(in.CapacityProviders) > 100 {
+		return nil, invalidParam("capacityProviders can have at most 100 items.")
 	}
 	withTags := slices.Contains(in.Include, "TAGS")
 	n, err := pageSize(in.MaxResults, 10, 10)
@@ -44,6 +49,14 @@ func (a *API) DescribeCapacityProviders(ctx context.Context, in *DescribeCapacit
 	after, err := decodeToken(in.NextToken)
 	if err != nil {
 		return nil, err
+	}
+	exists := isFargateProvider
+	if in.Cluster != nil && *in.Cluster != "" {
+		cl, err := a.activeCluster(a.store.Snapshot(), c, in.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		exists = func(name string) bool { return slices.Contains(cl.CapacityProviders, name) }
 	}
 	view := func(name string) CapacityProvider {
 		p := CapacityProvider{CapacityProviderArn: capacityProviderARN(c.Region, c.Account, name), Name: name, Status: "ACTIVE"}
@@ -56,7 +69,7 @@ func (a *API) DescribeCapacityProviders(ctx context.Context, in *DescribeCapacit
 	if len(in.CapacityProviders) > 0 {
 		for _, ref := range in.CapacityProviders {
 			name, ok := resolveName(ref, "capacity-provider", c.Account, c.Region)
-			if !ok || !isFargateProvider(name) {
+			if !ok || !exists(name) {
 				arn := ref
 				if !isARN(ref) {
 					arn = capacityProviderARN(c.Region, c.Account, ref)
@@ -70,7 +83,7 @@ func (a *API) DescribeCapacityProviders(ctx context.Context, in *DescribeCapacit
 	}
 	all := func(yield func(string) bool) {
 		for _, name := range []string{"FARGATE", "FARGATE_SPOT"} {
-			if name > after && !yield(name) {
+			if name > after && exists(name) && !yield(name) {
 				return
 			}
 		}

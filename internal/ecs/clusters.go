@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/state"
@@ -33,9 +34,9 @@ type Cluster struct {
 	RunningTasksCount                 int32                          `json:"runningTasksCount"`
 	PendingTasksCount                 int32                          `json:"pendingTasksCount"`
 	ActiveServicesCount               int32                          `json:"activeServicesCount"`
-	Statistics                        []KeyValuePair                 `json:"statistics,omitempty"`
-	Tags                              []Tag                          `json:"tags,omitempty"`
-	Settings                          []KeyValuePair                 `json:"settings,omitempty"`
+	Statistics                        []KeyValuePair                 `json:"statistics,omitzero"`
+	Tags                              []Tag                          `json:"tags,omitzero"`
+	Settings                          []KeyValuePair                 `json:"settings,omitzero"`
 	CapacityProviders                 []string                       `json:"capacityProviders"`
 	DefaultCapacityProviderStrategy   []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy"`
 	ServiceConnectDefaults            json.RawMessage                `json:"serviceConnectDefaults,omitempty"`
@@ -142,9 +143,16 @@ const defaultCluster = "default"
 
 var clusterIncludes = []string{"ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"}
 
-// clusterView renders a stored cluster; include selects the optional parts.
-func clusterView(c *state.Cluster, include map[string]bool) *Cluster {
+// clusterView renders a stored cluster; include selects the optional parts
+// that DescribeClusters returns only when asked. A nil include is the view of
+// the mutating calls (CreateCluster, UpdateCluster, ...), which AWS returns
+// with tags, settings and configuration, and an empty statistics list.
+func clusterView(snap *state.Snapshot, c *state.Cluster, include map[string]bool) *Cluster {
+	counts := clusterCounts(snap, c)
 	out := &Cluster{
+		RegisteredContainerInstancesCount: counts.instances,
+		RunningTasksCount:                 counts.running,
+		PendingTasksCount:                 counts.pending,
 		ClusterArn:                      c.ARN,
 		ClusterName:                     c.Name,
 		Status:                          c.Status,
@@ -166,16 +174,51 @@ func clusterView(c *state.Cluster, include map[string]bool) *Cluster {
 	if include == nil || include["TAGS"] {
 		out.Tags = wireTags(c.Tags)
 	}
+	if include == nil {
+		out.Statistics = []KeyValuePair{}
+	}
 	if include["STATISTICS"] {
 		out.Statistics = []KeyValuePair{}
 		for _, name := range []string{
 			"runningEC2TasksCount", "runningFargateTasksCount", "pendingEC2TasksCount", "pendingFargateTasksCount",
 			"activeEC2ServiceCount", "activeFargateServiceCount", "drainingEC2ServiceCount", "drainingFargateServiceCount",
 		} {
-			out.Statistics = append(out.Statistics, KeyValuePair{Name: ptr(name), Value: ptr("0")})
+			v := int32(0)
+			switch name {
+			case "runningEC2TasksCount":
+				v = counts.running
+			case "pendingEC2TasksCount":
+				v = counts.pending
+			}
+			out.Statistics = append(out.Statistics, KeyValuePair{Name: ptr(name), Value: ptr(itoa(int64(v)))})
 		}
 	}
 	return out
+}
+
+type counts struct{ instances, running, pending int32 }
+
+// clusterCounts counts a cluster's registered instances and its tasks by
+// status.
+func clusterCounts(snap *state.Snapshot, c *state.Cluster) counts {
+	var n counts
+	if snap == nil || c.Status != state.ClusterActive {
+		return n
+	}
+	for i := range snap.ContainerInstances(c.Account, c.Region, c.Name, "") {
+		if i.Status != state.InstanceInactive {
+			n.instances++
+		}
+	}
+	for t := range snap.Tasks(c.Account, c.Region, c.Name, "") {
+		switch {
+		case t.LastStatus == state.TaskRunning:
+			n.running++
+		case t.LastStatus != state.TaskStopped:
+			n.pending++
+		}
+	}
+	return n
 }
 
 func settingsView(s []state.Setting) []KeyValuePair {
@@ -231,16 +274,26 @@ func encodeConfiguration(c *ClusterConfiguration) (json.RawMessage, error) {
 	return json.Marshal(c)
 }
 
-func encodeServiceConnect(s *ServiceConnectDefaultsRequest) (json.RawMessage, error) {
+// encodeServiceConnect checks a serviceConnectDefaults request. An empty
+// namespace asks for no Service Connect defaults: remove is true.
+func encodeServiceConnect(s *ServiceConnectDefaultsRequest) (raw json.RawMessage, remove bool, err error) {
 	if s == nil {
-		return nil, nil
+		return nil, false, nil
 	}
-	if s.Namespace == nil || *s.Namespace == "" {
-		return nil, invalidParam("serviceConnectDefaults.namespace must be specified.")
+	if s.Namespace == nil {
+		return nil, false, invalidParam("serviceConnectDefaults.namespace must be specified.")
+	}
+	ns := *s.Namespace
+	if ns == "" {
+		return nil, true, nil
+	}
+	if len(ns) > 1024 || (!isARN(ns) && strings.ContainsAny(ns, `<>"/`)) {
+		return nil, false, invalidParam("The namespace name can include up to 1024 characters and can't include greater than (>), less than (<), double quotation marks (\") or slash (/).")
 	}
 	// The response shape carries the namespace ARN; Cloud Map is not served
 	// yet, so the namespace is kept as the caller named it.
-	return json.Marshal(map[string]string{"namespace": *s.Namespace})
+	raw, err = json.Marshal(map[string]string{"namespace": ns})
+	return raw, false, err
 }
 
 // CreateCluster creates a cluster, or returns the existing ACTIVE cluster of
@@ -269,7 +322,7 @@ func (a *API) CreateCluster(ctx context.Context, in *CreateClusterInput) (*Creat
 	if err != nil {
 		return nil, err
 	}
-	scd, err := encodeServiceConnect(in.ServiceConnectDefaults)
+	scd, _, err := encodeServiceConnect(in.ServiceConnectDefaults)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +344,7 @@ func (a *API) CreateCluster(ctx context.Context, in *CreateClusterInput) (*Creat
 	if err != nil {
 		return nil, err
 	}
-	return &CreateClusterOutput{Cluster: clusterView(cl, nil)}, nil
+	return &CreateClusterOutput{Cluster: clusterView(a.store.Snapshot(), cl, nil)}, nil
 }
 
 // DescribeClusters describes clusters by name or ARN; unknown ones come back
@@ -304,7 +357,7 @@ func (a *API) DescribeClusters(ctx context.Context, in *DescribeClustersInput) (
 	include := map[string]bool{}
 	for _, inc := range in.Include {
 		if !slices.Contains(clusterIncludes, inc) {
-			return nil, invalidParam("Invalid include value %q. Valid values: %v.", inc, clusterIncludes)
+			return nil, invalidParam("Invalid include value %q. Valid values: %s.", inc, strings.Join(clusterIncludes, ", "))
 		}
 		include[inc] = true
 	}
@@ -328,7 +381,7 @@ func (a *API) DescribeClusters(ctx context.Context, in *DescribeClustersInput) (
 			out.Failures = append(out.Failures, Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
 			continue
 		}
-		out.Clusters = append(out.Clusters, clusterView(cl, include))
+		out.Clusters = append(out.Clusters, clusterView(snap, cl, include))
 	}
 	return out, nil
 }
@@ -408,11 +461,16 @@ func (a *API) UpdateCluster(ctx context.Context, in *UpdateClusterInput) (*Updat
 	if err != nil {
 		return nil, err
 	}
+	// Check the settings before looking the cluster up; they are applied to
+	// the stored ones below.
+	if _, err := validateSettings(in.Settings, nil); err != nil {
+		return nil, err
+	}
 	conf, err := encodeConfiguration(in.Configuration)
 	if err != nil {
 		return nil, err
 	}
-	scd, err := encodeServiceConnect(in.ServiceConnectDefaults)
+	scd, removeSCD, err := encodeServiceConnect(in.ServiceConnectDefaults)
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +483,7 @@ func (a *API) UpdateCluster(ctx context.Context, in *UpdateClusterInput) (*Updat
 		if conf != nil {
 			n.Configuration = conf
 		}
-		if scd != nil {
+		if scd != nil || removeSCD {
 			n.ServiceConnectDefaults = scd
 		}
 		return nil
@@ -433,7 +491,7 @@ func (a *API) UpdateCluster(ctx context.Context, in *UpdateClusterInput) (*Updat
 	if err != nil {
 		return nil, err
 	}
-	return &UpdateClusterOutput{Cluster: clusterView(cl, nil)}, nil
+	return &UpdateClusterOutput{Cluster: clusterView(a.store.Snapshot(), cl, nil)}, nil
 }
 
 // UpdateClusterSettings changes a cluster's settings.
@@ -445,6 +503,9 @@ func (a *API) UpdateClusterSettings(ctx context.Context, in *UpdateClusterSettin
 	if in.Settings == nil {
 		return nil, invalidParam("settings must be specified.")
 	}
+	if _, err := validateSettings(in.Settings, nil); err != nil {
+		return nil, err
+	}
 	cl, err := a.updateCluster(ctx, awsapi.CallerFrom(ctx), ref, func(n *state.Cluster) error {
 		s, err := validateSettings(in.Settings, n.Settings)
 		n.Settings = s
@@ -453,7 +514,7 @@ func (a *API) UpdateClusterSettings(ctx context.Context, in *UpdateClusterSettin
 	if err != nil {
 		return nil, err
 	}
-	return &UpdateClusterSettingsOutput{Cluster: clusterView(cl, nil)}, nil
+	return &UpdateClusterSettingsOutput{Cluster: clusterView(a.store.Snapshot(), cl, nil)}, nil
 }
 
 // DeleteCluster marks a cluster INACTIVE.
@@ -471,7 +532,7 @@ func (a *API) DeleteCluster(ctx context.Context, in *DeleteClusterInput) (*Delet
 	if err != nil {
 		return nil, err
 	}
-	return &DeleteClusterOutput{Cluster: clusterView(deleted, nil)}, nil
+	return &DeleteClusterOutput{Cluster: clusterView(a.store.Snapshot(), deleted, nil)}, nil
 }
 
 // PutClusterCapacityProviders sets a cluster's capacity providers and its
@@ -498,17 +559,20 @@ func (a *API) PutClusterCapacityProviders(ctx context.Context, in *PutClusterCap
 	if err != nil {
 		return nil, err
 	}
-	return &PutClusterCapacityProvidersOutput{Cluster: clusterView(cl, nil)}, nil
+	return &PutClusterCapacityProvidersOutput{Cluster: clusterView(a.store.Snapshot(), cl, nil)}, nil
 }
 
 // validateCapacityProviders checks a provider list and a default strategy as
 // ECS does. Only the reserved FARGATE and FARGATE_SPOT providers exist until
-// CreateCapacityProvider is served.
+// CreateCapacityProvider is served. A default strategy whose weights are all
+// 0 is accepted: ECS refuses it only when RunTask or CreateService would use
+// it ("There are no capacity providers with a weight value greater than zero
+// defined in the default capacity provider strategy. ...").
 func validateCapacityProviders(providers []string, strategy []CapacityProviderStrategyItem) ([]string, []state.CapacityProviderStrategyItem, error) {
 	seen := map[string]bool{}
 	for _, p := range providers {
 		if !isFargateProvider(p) {
-			return nil, nil, invalidParam("The specified capacity provider %s does not exist. Specify a valid capacity provider and try again.", p)
+			return nil, nil, invalidParam("The specified capacity provider was not found. Specify a valid capacity provider and try again.")
 		}
 		if seen[p] {
 			return nil, nil, invalidParam("The capacity provider %s is specified more than once.", p)
@@ -519,13 +583,13 @@ func validateCapacityProviders(providers []string, strategy []CapacityProviderSt
 		return nil, nil, invalidParam("A capacity provider strategy can contain at most 6 capacity providers.")
 	}
 	out := []state.CapacityProviderStrategyItem{}
-	bases, weights := 0, int32(0)
+	bases := 0
 	for _, s := range strategy {
 		if s.CapacityProvider == nil || *s.CapacityProvider == "" {
 			return nil, nil, invalidParam("capacityProvider must be specified in each capacity provider strategy item.")
 		}
 		if !seen[*s.CapacityProvider] {
-			return nil, nil, invalidParam("The capacity provider %s is not associated with the cluster. Add it to capacityProviders and try again.", *s.CapacityProvider)
+			return nil, nil, invalidParam("The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.")
 		}
 		item := state.CapacityProviderStrategyItem{CapacityProvider: *s.CapacityProvider}
 		if s.Weight != nil {
@@ -543,14 +607,10 @@ func validateCapacityProviders(providers []string, strategy []CapacityProviderSt
 				bases++
 			}
 		}
-		weights += item.Weight
 		out = append(out, item)
 	}
 	if bases > 1 {
 		return nil, nil, invalidParam("Only one capacity provider in a capacity provider strategy can have a base specified.")
-	}
-	if len(out) > 0 && weights == 0 {
-		return nil, nil, invalidParam("At least one capacity provider in a capacity provider strategy must have a weight greater than 0.")
 	}
 	if providers == nil {
 		providers = []string{}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/berthhq/berth/internal/awsapi"
@@ -20,13 +21,17 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// AgentGrace is how long after its last heartbeat an instance's agent
+	// still counts as connected.
+	AgentGrace time.Duration
 }
 
 // API serves the ECS operations.
 type API struct {
-	store *state.Store
-	log   *slog.Logger
-	now   func() time.Time
+	store      *state.Store
+	log        *slog.Logger
+	now        func() time.Time
+	agentGrace time.Duration
 }
 
 // New returns the ECS API over store.
@@ -37,7 +42,10 @@ func New(cfg Config, store *state.Store) *API {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &API{store: store, log: cfg.Logger.With("component", "ecs"), now: cfg.Now}
+	if cfg.AgentGrace == 0 {
+		cfg.AgentGrace = 30 * time.Second
+	}
+	return &API{store: store, log: cfg.Logger.With("component", "ecs"), now: cfg.Now, agentGrace: cfg.AgentGrace}
 }
 
 // Service returns the ECS API's registration with the gateway.
@@ -49,23 +57,35 @@ func (a *API) Service() *awsapi.JSONService {
 		ServerErrorCode: "ServerException",
 		MapError:        mapError,
 		Ops: map[string]awsapi.JSONHandler{
-			"CreateCluster":               awsapi.JSON(a.CreateCluster),
-			"DescribeClusters":            awsapi.JSON(a.DescribeClusters),
-			"ListClusters":                awsapi.JSON(a.ListClusters),
-			"UpdateCluster":               awsapi.JSON(a.UpdateCluster),
-			"UpdateClusterSettings":       awsapi.JSON(a.UpdateClusterSettings),
-			"DeleteCluster":               awsapi.JSON(a.DeleteCluster),
-			"PutClusterCapacityProviders": awsapi.JSON(a.PutClusterCapacityProviders),
-			"DescribeCapacityProviders":   awsapi.JSON(a.DescribeCapacityProviders),
-			"RegisterTaskDefinition":      awsapi.JSON(a.RegisterTaskDefinition),
-			"DescribeTaskDefinition":      awsapi.JSON(a.DescribeTaskDefinition),
-			"ListTaskDefinitions":         awsapi.JSON(a.ListTaskDefinitions),
-			"ListTaskDefinitionFamilies":  awsapi.JSON(a.ListTaskDefinitionFamilies),
-			"DeregisterTaskDefinition":    awsapi.JSON(a.DeregisterTaskDefinition),
-			"DeleteTaskDefinitions":       awsapi.JSON(a.DeleteTaskDefinitions),
-			"TagResource":                 awsapi.JSON(a.TagResource),
-			"UntagResource":               awsapi.JSON(a.UntagResource),
-			"ListTagsForResource":         awsapi.JSON(a.ListTagsForResource),
+			"CreateCluster":                 awsapi.JSON(a.CreateCluster),
+			"DescribeClusters":              awsapi.JSON(a.DescribeClusters),
+			"ListClusters":                  awsapi.JSON(a.ListClusters),
+			"UpdateCluster":                 awsapi.JSON(a.UpdateCluster),
+			"UpdateClusterSettings":         awsapi.JSON(a.UpdateClusterSettings),
+			"DeleteCluster":                 awsapi.JSON(a.DeleteCluster),
+			"PutClusterCapacityProviders":   awsapi.JSON(a.PutClusterCapacityProviders),
+			"DescribeCapacityProviders":     awsapi.JSON(a.DescribeCapacityProviders),
+			"RegisterTaskDefinition":        awsapi.JSON(a.RegisterTaskDefinition),
+			"DescribeTaskDefinition":        awsapi.JSON(a.DescribeTaskDefinition),
+			"ListTaskDefinitions":           awsapi.JSON(a.ListTaskDefinitions),
+			"ListTaskDefinitionFamilies":    awsapi.JSON(a.ListTaskDefinitionFamilies),
+			"DeregisterTaskDefinition":      awsapi.JSON(a.DeregisterTaskDefinition),
+			"DeleteTaskDefinitions":         awsapi.JSON(a.DeleteTaskDefinitions),
+			"TagResource":                   awsapi.JSON(a.TagResource),
+			"UntagResource":                 awsapi.JSON(a.UntagResource),
+			"ListTagsForResource":           awsapi.JSON(a.ListTagsForResource),
+			"RunTask":                       awsapi.JSON(a.RunTask),
+			"StartTask":                     awsapi.JSON(a.StartTask),
+			"StopTask":                      awsapi.JSON(a.StopTask),
+			"DescribeTasks":                 awsapi.JSON(a.DescribeTasks),
+			"ListTasks":                     awsapi.JSON(a.ListTasks),
+			"DescribeContainerInstances":    awsapi.JSON(a.DescribeContainerInstances),
+			"ListContainerInstances":        awsapi.JSON(a.ListContainerInstances),
+			"DeregisterContainerInstance":   awsapi.JSON(a.DeregisterContainerInstance),
+			"UpdateContainerInstancesState": awsapi.JSON(a.UpdateContainerInstancesState),
+			"PutAttributes":                 awsapi.JSON(a.PutAttributes),
+			"DeleteAttributes":              awsapi.JSON(a.DeleteAttributes),
+			"ListAttributes":                awsapi.JSON(a.ListAttributes),
 		},
 	}
 }
@@ -95,6 +115,12 @@ func mapError(err error) *awsapi.Error {
 		return &awsapi.Error{Code: "InvalidParameterException", Message: e.Message}
 	case errors.Is(e, errdefs.ErrLimitExceeded):
 		return &awsapi.Error{Code: "LimitExceededException", Message: e.Message}
+	case errors.Is(e, errdefs.ErrConflict) && e.Reason == state.ReasonContainsInstances:
+		return &awsapi.Error{Code: "ClusterContainsContainerInstancesException", Message: "The Cluster cannot be deleted while Container Instances are active or draining."}
+	case errors.Is(e, errdefs.ErrConflict) && e.Reason == state.ReasonContainsTasks:
+		return &awsapi.Error{Code: "ClusterContainsTasksException", Message: "The Cluster cannot be deleted while Tasks are active."}
+	case errors.Is(e, errdefs.ErrConflict) && e.Reason == state.ReasonContainsServices:
+		return &awsapi.Error{Code: "ClusterContainsServicesException", Message: "The Cluster cannot be deleted while Services are active."}
 	case errors.Is(e, errdefs.ErrConflict):
 		return &awsapi.Error{Code: "UpdateInProgressException", Message: "There is already a current update in progress for this resource; retry the request."}
 	case errors.Is(e, errdefs.ErrUnavailable):
@@ -111,23 +137,29 @@ func clientErr(format string, args ...any) *awsapi.Error {
 	return &awsapi.Error{Code: "ClientException", Message: fmt.Sprintf(format, args...)}
 }
 
+// Optimistic writes retry a conflict for this long at most before reporting
+// it; each retry waits a little, with jitter so that writers that collided
+// do not collide again.
+const (
+	conflictRetryBudget = 5 * time.Second
+	conflictMaxBackoff  = 20 * time.Millisecond
+)
+
 // retryConflicts runs an optimistic read-modify-write until it does not
-// conflict with a concurrent writer, a few times at most.
+// conflict with a concurrent writer, for a bounded time.
 func retryConflicts[T any](ctx context.Context, fn func() (T, error)) (T, error) {
-	var (
-		v   T
-		err error
-	)
-	for attempt := 0; attempt < 8; attempt++ {
-		v, err = fn()
-		if !errors.Is(err, errdefs.ErrConflict) {
+	deadline := time.Now().Add(conflictRetryBudget)
+	for attempt := 1; ; attempt++ {
+		v, err := fn()
+		if !errors.Is(err, errdefs.ErrConflict) || time.Now().After(deadline) {
 			return v, err
 		}
+		backoff := min(time.Duration(attempt)*time.Millisecond, conflictMaxBackoff)
+		backoff += rand.N(backoff)
 		select {
 		case <-ctx.Done():
 			return v, ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * time.Millisecond):
+		case <-time.After(backoff):
 		}
 	}
-	return v, err
 }

@@ -17,37 +17,41 @@ type Tag struct {
 
 const maxTags = 50
 
-// validateTags checks tags as ECS does and returns them in state form.
+// validateTags checks tags as ECS does and returns them in state form. The
+// messages are those RegisterTaskDefinition gives for its tags (package
+// taskdef), so that every ECS call words a tag problem the same way.
 func validateTags(tags []Tag) ([]state.Tag, error) {
 	if len(tags) > maxTags {
-		return nil, invalidParam("The number of tags exceeds the maximum of %d per resource.", maxTags)
+		return nil, errTooManyTags()
 	}
 	out := make([]state.Tag, 0, len(tags))
 	seen := map[string]bool{}
 	for _, t := range tags {
-		if t.Key == nil || *t.Key == "" {
-			return nil, invalidParam("Tag key must not be empty.")
+		k, v := "", ""
+		if t.Key != nil {
+			k = *t.Key
 		}
-		k, v := *t.Key, ""
 		if t.Value != nil {
 			v = *t.Value
 		}
-		if utf8.RuneCountInString(k) > 128 {
-			return nil, invalidParam("Tag key %q exceeds the maximum length of 128 characters.", k)
-		}
-		if utf8.RuneCountInString(v) > 256 {
-			return nil, invalidParam("Tag value for key %q exceeds the maximum length of 256 characters.", k)
-		}
-		if strings.HasPrefix(strings.ToLower(k), "aws:") {
-			return nil, invalidParam("Tag keys with the prefix 'aws:' are reserved for AWS use.")
-		}
-		if seen[k] {
-			return nil, invalidParam("Duplicate tag key %q.", k)
+		switch {
+		case k == "" || utf8.RuneCountInString(k) > 128:
+			return nil, invalidParam("Tag keys must be between 1 and 128 characters.")
+		case utf8.RuneCountInString(v) > 256:
+			return nil, invalidParam("Tag values must be at most 256 characters.")
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			return nil, invalidParam("Tag keys cannot start with the reserved prefix 'aws:'.")
+		case seen[k]:
+			return nil, invalidParam("Tag keys must be unique.")
 		}
 		seen[k] = true
 		out = append(out, state.Tag{Key: k, Value: v})
 	}
 	return out, nil
+}
+
+func errTooManyTags() error {
+	return invalidParam("Too many tags. A resource can have at most %d tags.", maxTags)
 }
 
 // mergeTags adds or replaces tags by key, keeping the order of first use.
@@ -112,11 +116,12 @@ type ListTagsForResourceOutput struct {
 	Tags []Tag `json:"tags"`
 }
 
-// taggable finds the resource an ARN names and offers to read and rewrite
-// its tags.
+// taggable is a resource found by its ARN: its tags as read, and a way to
+// rewrite them that applies a change to the latest stored tags (so that
+// concurrent tag calls do not lose each other's changes).
 type taggable struct {
-	tags  []state.Tag
-	write func(ctx context.Context, tags []state.Tag) error
+	tags   []state.Tag
+	update func(ctx context.Context, change func(old []state.Tag) ([]state.Tag, error)) error
 }
 
 func (a *API) findTaggable(ctx context.Context, arn *string) (*taggable, error) {
@@ -128,7 +133,7 @@ func (a *API) findTaggable(ctx context.Context, arn *string) (*taggable, error) 
 	if !ok || parsed.Service != "ecs" {
 		return nil, invalidParam("The ARN %q is not a valid ECS resource ARN.", *arn)
 	}
-	if parsed.Account != c.Account || parsed.Region != c.Region {
+	if !isECSARNOf(parsed, c.Account, c.Region) {
 		return nil, &awsapi.Error{Code: "ResourceNotFoundException", Message: "The specified resource could not be found."}
 	}
 	kind, rest, _ := strings.Cut(parsed.Resource, "/")
@@ -136,11 +141,18 @@ func (a *API) findTaggable(ctx context.Context, arn *string) (*taggable, error) 
 	switch kind {
 	case "cluster":
 		cl := snap.Cluster(c.Account, c.Region, rest)
-		if cl == nil || cl.Status != state.ClusterActive {
+		if cl == nil {
 			return nil, &awsapi.Error{Code: "ClusterNotFoundException", Message: "Cluster not found."}
 		}
-		return &taggable{tags: cl.Tags, write: func(ctx context.Context, tags []state.Tag) error {
-			_, err := a.updateCluster(ctx, c, rest, func(n *state.Cluster) error { n.Tags = tags; return nil })
+		if cl.Status != state.ClusterActive {
+			return nil, invalidParam("The specified cluster is inactive. Specify an active cluster and try again.")
+		}
+		return &taggable{tags: cl.Tags, update: func(ctx context.Context, change func([]state.Tag) ([]state.Tag, error)) error {
+			_, err := a.updateCluster(ctx, c, rest, func(n *state.Cluster) error {
+				tags, err := change(n.Tags)
+				n.Tags = tags
+				return err
+			})
 			return err
 		}}, nil
 	case "task-definition":
@@ -148,8 +160,12 @@ func (a *API) findTaggable(ctx context.Context, arn *string) (*taggable, error) 
 		if err != nil {
 			return nil, err
 		}
-		return &taggable{tags: d.Tags, write: func(ctx context.Context, tags []state.Tag) error {
-			_, err := a.updateTaskDefinition(ctx, d.Family, d.Revision, c, func(n *state.TaskDefinition) error { n.Tags = tags; return nil })
+		return &taggable{tags: d.Tags, update: func(ctx context.Context, change func([]state.Tag) ([]state.Tag, error)) error {
+			_, err := a.updateTaskDefinition(ctx, d.Family, d.Revision, c, func(n *state.TaskDefinition) error {
+				tags, err := change(n.Tags)
+				n.Tags = tags
+				return err
+			})
 			return err
 		}}, nil
 	case "capacity-provider":
@@ -162,6 +178,9 @@ func (a *API) findTaggable(ctx context.Context, arn *string) (*taggable, error) 
 
 // TagResource adds or replaces tags on a resource.
 func (a *API) TagResource(ctx context.Context, in *TagResourceInput) (*TagResourceOutput, error) {
+	if in.ResourceArn == nil || *in.ResourceArn == "" {
+		return nil, invalidParam("resourceArn must be specified.")
+	}
 	if in.Tags == nil {
 		return nil, invalidParam("tags must be specified.")
 	}
@@ -169,16 +188,16 @@ func (a *API) TagResource(ctx context.Context, in *TagResourceInput) (*TagResour
 	if err != nil {
 		return nil, err
 	}
-	_, err = retryConflicts(ctx, func() (struct{}, error) {
-		t, err := a.findTaggable(ctx, in.ResourceArn)
-		if err != nil {
-			return struct{}{}, err
-		}
-		merged := mergeTags(t.tags, add)
+	t, err := a.findTaggable(ctx, in.ResourceArn)
+	if err != nil {
+		return nil, err
+	}
+	err = t.update(ctx, func(old []state.Tag) ([]state.Tag, error) {
+		merged := mergeTags(old, add)
 		if len(merged) > maxTags {
-			return struct{}{}, invalidParam("The number of tags exceeds the maximum of %d per resource.", maxTags)
+			return nil, errTooManyTags()
 		}
-		return struct{}{}, t.write(ctx, merged)
+		return merged, nil
 	})
 	if err != nil {
 		return nil, err
@@ -188,15 +207,18 @@ func (a *API) TagResource(ctx context.Context, in *TagResourceInput) (*TagResour
 
 // UntagResource removes tags by key; absent keys are ignored.
 func (a *API) UntagResource(ctx context.Context, in *UntagResourceInput) (*UntagResourceOutput, error) {
+	if in.ResourceArn == nil || *in.ResourceArn == "" {
+		return nil, invalidParam("resourceArn must be specified.")
+	}
 	if in.TagKeys == nil {
 		return nil, invalidParam("tagKeys must be specified.")
 	}
-	_, err := retryConflicts(ctx, func() (struct{}, error) {
-		t, err := a.findTaggable(ctx, in.ResourceArn)
-		if err != nil {
-			return struct{}{}, err
-		}
-		return struct{}{}, t.write(ctx, removeTags(t.tags, in.TagKeys))
+	t, err := a.findTaggable(ctx, in.ResourceArn)
+	if err != nil {
+		return nil, err
+	}
+	err = t.update(ctx, func(old []state.Tag) ([]state.Tag, error) {
+		return removeTags(old, in.TagKeys), nil
 	})
 	if err != nil {
 		return nil, err
@@ -207,7 +229,8 @@ func (a *API) UntagResource(ctx context.Context, in *UntagResourceInput) (*Untag
 // ListTagsForResource returns a resource's tags.
 func (a *API) ListTagsForResource(ctx context.Context, in *ListTagsForResourceInput) (*ListTagsForResourceOutput, error) {
 	if in.ResourceArn != nil {
-		if p, ok := ParseARN(*in.ResourceArn); ok && p.Service == "ecs" {
+		c := awsapi.CallerFrom(ctx)
+		if p, ok := ParseARN(*in.ResourceArn); ok && isECSARNOf(p, c.Account, c.Region) {
 			if name, found := strings.CutPrefix(p.Resource, "capacity-provider/"); found && isFargateProvider(name) {
 				return &ListTagsForResourceOutput{Tags: []Tag{}}, nil
 			}

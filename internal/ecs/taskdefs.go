@@ -26,8 +26,11 @@ type taskDefinitionView struct {
 	RegisteredAt      awsjson.Time  `json:"registeredAt"`
 	RegisteredBy      string        `json:"registeredBy,omitempty"`
 	DeregisteredAt    *awsjson.Time `json:"deregisteredAt,omitempty"`
+	DeleteRequestedAt *awsjson.Time `json:"deleteRequestedAt,omitempty"`
 }
 
+// taskDefView renders d; a non-empty status overrides the stored one (as for
+// a revision whose deletion is under way).
 func taskDefView(d *state.TaskDefinition, status string) *taskDefinitionView {
 	v := &taskDefinitionView{
 		TaskDefinition:    d.Body,
@@ -58,7 +61,8 @@ type DescribeTaskDefinitionInput struct {
 }
 type DescribeTaskDefinitionOutput struct {
 	TaskDefinition *taskDefinitionView `json:"taskDefinition"`
-	Tags           []Tag               `json:"tags,omitempty"`
+	// Tags is nil (left out) unless the caller included TAGS.
+	Tags []Tag `json:"tags,omitzero"`
 }
 
 type ListTaskDefinitionsInput struct {
@@ -132,7 +136,7 @@ func (a *API) RegisterTaskDefinition(ctx context.Context, in *taskdef.RegisterIn
 func parseTaskDefRef(ref string, c *awsapi.Caller) (family string, revision int32, ok bool) {
 	if strings.HasPrefix(ref, "arn:") {
 		a, valid := ParseARN(ref)
-		if !valid || a.Service != "ecs" || a.Account != c.Account || a.Region != c.Region {
+		if !valid || !isECSARNOf(a, c.Account, c.Region) {
 			return "", 0, false
 		}
 		rest, found := strings.CutPrefix(a.Resource, "task-definition/")
@@ -259,10 +263,11 @@ func (a *API) ListTaskDefinitions(ctx context.Context, in *ListTaskDefinitionsIn
 }
 
 // ListTaskDefinitionFamilies lists families by name prefix. A family is
-// ACTIVE while any revision is ACTIVE, INACTIVE once none is.
+// ACTIVE while any revision is ACTIVE, INACTIVE once none is; by default both
+// are listed. A family whose revisions are all deleted is not listed.
 func (a *API) ListTaskDefinitionFamilies(ctx context.Context, in *ListTaskDefinitionFamiliesInput) (*ListTaskDefinitionFamiliesOutput, error) {
 	c := awsapi.CallerFrom(ctx)
-	status := "ACTIVE"
+	status := "ALL"
 	if in.Status != nil {
 		if *in.Status != "ACTIVE" && *in.Status != "INACTIVE" && *in.Status != "ALL" {
 			return nil, invalidParam("Invalid status %q. Valid values: ACTIVE, INACTIVE, ALL.", *in.Status)
@@ -284,15 +289,15 @@ func (a *API) ListTaskDefinitionFamilies(ctx context.Context, in *ListTaskDefini
 	snap := a.store.Snapshot()
 	seq := func(yield func(*state.Family) bool) {
 		for f := range snap.Families(c.Account, c.Region, prefix, after) {
-			active, any := false, false
+			active, exists := false, false
 			for d := range snap.TaskDefinitions(c.Account, c.Region, state.Key(f.Name, ""), "") {
-				any = true
+				exists = true
 				if d.Status == state.TaskDefActive {
 					active = true
 					break
 				}
 			}
-			keep := status == "ALL" || (status == "ACTIVE" && active) || (status == "INACTIVE" && any && !active)
+			keep := exists && (status == "ALL" || (status == "ACTIVE") == active)
 			if keep && !yield(f) {
 				return
 			}
@@ -336,6 +341,10 @@ func (a *API) DeregisterTaskDefinition(ctx context.Context, in *DeregisterTaskDe
 	if rev == 0 {
 		return nil, clientErr("Invalid revision number. Number: %s", ref)
 	}
+	// Deregistering an INACTIVE revision again succeeds and changes nothing.
+	if d := a.store.Snapshot().TaskDefinition(c.Account, c.Region, fam, rev); d != nil && d.Status != state.TaskDefActive {
+		return &DeregisterTaskDefinitionOutput{TaskDefinition: taskDefView(d, "")}, nil
+	}
 	d, err := a.updateTaskDefinition(ctx, fam, rev, c, func(n *state.TaskDefinition) error {
 		if n.Status == state.TaskDefActive {
 			n.Status = state.TaskDefInactive
@@ -360,11 +369,16 @@ func (a *API) DeleteTaskDefinitions(ctx context.Context, in *DeleteTaskDefinitio
 		return nil, invalidParam("taskDefinitions can have at most 10 items.")
 	}
 	out := &DeleteTaskDefinitionsOutput{TaskDefinitions: []*taskDefinitionView{}, Failures: []Failure{}}
+	now := a.now().UTC()
 	for _, ref := range in.TaskDefinitions {
-		fail := func(reason string) {
-			out.Failures = append(out.Failures, Failure{Arn: ptr(ref), Reason: ptr(reason)})
-		}
 		fam, rev, ok := parseTaskDefRef(ref, c)
+		arn := ref
+		if ok && rev > 0 {
+			arn = state.TaskDefinitionARN(c.Account, c.Region, fam, rev)
+		}
+		fail := func(reason string) {
+			out.Failures = append(out.Failures, Failure{Arn: ptr(arn), Reason: ptr(reason)})
+		}
 		if !ok || rev == 0 {
 			fail("The specified task definition identifier is invalid. Specify a valid name or ARN and try again.")
 			continue
@@ -377,7 +391,9 @@ func (a *API) DeleteTaskDefinitions(ctx context.Context, in *DeleteTaskDefinitio
 			}
 			return nil, err
 		}
-		out.TaskDefinitions = append(out.TaskDefinitions, taskDefView(d, state.TaskDefDeleteInProgress))
+		v := taskDefView(d, state.TaskDefDeleteInProgress)
+		v.DeleteRequestedAt = awsjson.Ptr(now)
+		out.TaskDefinitions = append(out.TaskDefinitions, v)
 	}
 	return out, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/berthhq/berth/internal/agentapi"
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/ecs"
 	"github.com/berthhq/berth/internal/sigv4"
@@ -179,6 +180,7 @@ func (s *Server) Run(ctx context.Context) error {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/agent/v1/", agentapi.NewHandler(agentapi.Config{Account: s.cfg.AccountID, Logger: s.cfg.Logger}, store))
 	root404 := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("berth: nothing is served at %s %s", r.Method, r.URL.Path), http.StatusNotFound)
 	})

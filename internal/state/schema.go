@@ -50,6 +50,9 @@ func schema() *memdb.DBSchema {
 	tables[tableTasks].Indexes["instance"] = &memdb.IndexSchema{
 		Name: "instance", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "InstanceKey"},
 	}
+	tables[tableInstances].Indexes["instanceid"] = &memdb.IndexSchema{
+		Name: "instanceid", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "InstanceID"},
+	}
 	return &memdb.DBSchema{Tables: tables}
 }
 

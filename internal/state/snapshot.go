@@ -187,3 +187,16 @@ func (s *Snapshot) TasksOnInstance(ws memdb.WatchSet, instanceKey string) []*Tas
 func (s *Snapshot) InstanceUsage(instanceKey string) Usage {
 	return usageOf(s.TasksOnInstance(nil, instanceKey))
 }
+
+// ContainerInstanceByID returns an instance by its globally unique instance
+// id, or nil.
+func (s *Snapshot) ContainerInstanceByID(instanceID string) *ContainerInstance {
+	raw, err := s.tx.First(tableInstances, "instanceid", instanceID)
+	if err != nil || raw == nil {
+		return nil
+	}
+	return raw.(*ContainerInstance)
+}
+
+// TasksIndex is the last raft index that changed any task.
+func (s *Snapshot) TasksIndex(ws memdb.WatchSet) uint64 { return s.Index(ws, tableTasks) }

@@ -1,0 +1,408 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	goruntime "runtime"
+	"sync"
+	"time"
+
+	"github.com/berthhq/berth/internal/agentapi"
+	"github.com/berthhq/berth/internal/errdefs"
+	"github.com/berthhq/berth/internal/runtime"
+)
+
+// Version is the agent version reported in versionInfo.
+const Version = "berth-agent/0.1.0"
+
+// Config configures an agent.
+type Config struct {
+	// Server is the control plane's base URL, e.g. http://127.0.0.1:4566.
+	Server string
+	// JoinToken admits the host to the cluster on first registration.
+	JoinToken string
+	// Cluster and Region place the instance.
+	Cluster string
+	Region  string
+	// DataDir keeps the agent's identity and report sequence.
+	DataDir string
+	// Address is where other hosts reach this host's published ports.
+	Address string
+	// AvailabilityZone and InstanceType become ecs.* attributes.
+	AvailabilityZone string
+	InstanceType     string
+	// Attributes are custom attributes (name -> value).
+	Attributes map[string]string
+	// ReservedMemoryMiB is kept back from tasks.
+	ReservedMemoryMiB int64
+	// AllowPrivileged lets tasks run privileged containers.
+	AllowPrivileged bool
+	// StopTimeout is the default time between SIGTERM and SIGKILL.
+	StopTimeout time.Duration
+	// TaskCleanupWait is how long a stopped task's containers are kept.
+	TaskCleanupWait time.Duration
+	// Resync is how often each task re-reads its containers' state, in case
+	// an engine event was missed.
+	Resync time.Duration
+	// EnvEndpoint is put in tasks' AWS_ENDPOINT_URL (default: Server).
+	EnvEndpoint string
+	Logger      *slog.Logger
+}
+
+// Validate fills defaults and checks the configuration.
+func (c *Config) Validate() error {
+	if c.Server == "" {
+		return errors.New("agent: the server URL is required")
+	}
+	if c.DataDir == "" {
+		return errors.New("agent: a data directory is required")
+	}
+	if c.Cluster == "" {
+		c.Cluster = "default"
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.Address == "" {
+		c.Address = "127.0.0.1"
+	}
+	if c.AvailabilityZone == "" {
+		c.AvailabilityZone = c.Region + "a"
+	}
+	if c.InstanceType == "" {
+		c.InstanceType = "berth.host"
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = 30 * time.Second
+	}
+	if c.TaskCleanupWait == 0 {
+		c.TaskCleanupWait = 3 * time.Hour
+	}
+	if c.Resync == 0 {
+		c.Resync = 5 * time.Second
+	}
+	if c.EnvEndpoint == "" {
+		c.EnvEndpoint = c.Server
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Agent runs a host's tasks.
+type Agent struct {
+	cfg    Config
+	rt     runtime.Runtime
+	log    *slog.Logger
+	client *agentapi.Client
+	ports  *portAllocator
+
+	local *localStore
+	id    *identity
+
+	mu      sync.Mutex
+	runners map[string]*runner // by task ARN
+	byCtr   map[string]*runner // by container id
+
+	reports *reporter
+	wg      sync.WaitGroup
+	ready   chan struct{}
+}
+
+// New validates cfg and returns an agent using rt.
+func New(cfg Config, rt runtime.Runtime) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	lo, hi := ephemeralRange()
+	return &Agent{
+		cfg: cfg, rt: rt, log: cfg.Logger.With("component", "agent"),
+		client:  agentapi.NewClient(cfg.Server),
+		ports:   newPortAllocator(lo, hi),
+		runners: map[string]*runner{},
+		byCtr:   map[string]*runner{},
+		ready:   make(chan struct{}),
+	}, nil
+}
+
+// Registered is closed once the agent has registered.
+func (a *Agent) Registered() <-chan struct{} { return a.ready }
+
+// InstanceARN is the instance the agent registered as.
+func (a *Agent) InstanceARN() string {
+	if a.id == nil {
+		return ""
+	}
+	return a.id.InstanceARN
+}
+
+// Run registers the host and runs its tasks until ctx ends. Running
+// containers are left running when the agent stops: a restarted agent adopts
+// them.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.rt.Ping(ctx); err != nil {
+		return fmt.Errorf("agent: cannot reach the Docker engine (%v); start Docker, or point the agent at an engine with --docker-host or DOCKER_HOST", err)
+	}
+	info, err := a.rt.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("agent: describe the Docker engine: %w", err)
+	}
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("agent: data dir: %w", err)
+	}
+	local, err := openLocal(a.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer local.Close()
+	a.local = local
+	if err := a.register(ctx, info); err != nil {
+		return err
+	}
+	close(a.ready)
+	a.reports = newReporter(a.client, local, a.log)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); a.reports.run(ctx) }()
+	go func() { defer wg.Done(); a.heartbeat(ctx) }()
+	go func() { defer wg.Done(); a.events(ctx) }()
+
+	err = a.watch(ctx)
+	cancel()
+	a.wg.Wait()
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// ec2InstanceID derives a stable EC2-style id for this host.
+func ec2InstanceID(hostname string) string {
+	seed := hostname
+	if b, err := os.ReadFile("/etc/machine-id"); err == nil {
+		seed += string(b)
+	}
+	sum := sha256.Sum256([]byte(seed))
+	return "i-" + hex.EncodeToString(sum[:])[:17]
+}
+
+func (a *Agent) register(ctx context.Context, info runtime.HostInfo) error {
+	prev, err := a.local.identity()
+	if err != nil {
+		return fmt.Errorf("agent: read identity: %w", err)
+	}
+	arch := info.Architecture
+	if arch == "" {
+		arch = goruntime.GOARCH
+	}
+	attrs := []agentapi.Attribute{
+		{Name: "ecs.os-type", Value: "linux"},
+		{Name: "ecs.os-family", Value: "LINUX"},
+		{Name: "ecs.cpu-architecture", Value: cpuArch(arch)},
+		{Name: "ecs.availability-zone", Value: a.cfg.AvailabilityZone},
+		{Name: "ecs.instance-type", Value: a.cfg.InstanceType},
+	}
+	for _, c := range capabilities {
+		attrs = append(attrs, agentapi.Attribute{Name: c})
+	}
+	for k, v := range a.cfg.Attributes {
+		attrs = append(attrs, agentapi.Attribute{Name: k, Value: v})
+	}
+	mem := info.MemoryBytes>>20 - a.cfg.ReservedMemoryMiB
+	req := agentapi.RegisterRequest{
+		JoinToken: a.cfg.JoinToken, Cluster: a.cfg.Cluster, Region: a.cfg.Region,
+		EC2InstanceID: ec2InstanceID(info.Hostname), Address: a.cfg.Address,
+		CPU: int64(info.CPUs) * 1024, MemoryMiB: mem, Attributes: attrs,
+		AgentVersion: Version, DockerVersion: info.EngineVersion,
+	}
+	if prev != nil && prev.Server == a.cfg.Server && prev.Cluster == a.cfg.Cluster && prev.Region == a.cfg.Region {
+		req.InstanceID, req.AgentToken = prev.InstanceID, prev.AgentToken
+	}
+	var resp *agentapi.RegisterResponse
+	backoff := time.Second
+	for {
+		resp, err = a.client.Register(ctx, req)
+		var se *agentapi.StatusError
+		if err == nil || (errors.As(err, &se) && se.Status < 500) {
+			break
+		}
+		a.log.Warn("registration failed; retrying", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+	if err != nil {
+		return fmt.Errorf("agent: register with %s: %w", a.cfg.Server, err)
+	}
+	a.id = &identity{
+		InstanceID: resp.InstanceID, InstanceARN: resp.ContainerInstanceARN, AgentToken: resp.AgentToken,
+		Account: resp.Account, Region: resp.Region, Cluster: resp.Cluster, ClusterARN: resp.ClusterARN, Server: a.cfg.Server,
+	}
+	if err := a.local.saveIdentity(a.id); err != nil {
+		return fmt.Errorf("agent: save identity: %w", err)
+	}
+	a.client.SetToken(resp.AgentToken)
+	a.log.Info("registered", "instance", resp.ContainerInstanceARN, "cluster", resp.Cluster)
+	return nil
+}
+
+func cpuArch(a string) string {
+	switch a {
+	case "aarch64", "arm64":
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+// capabilities are the ecs.capability.* attributes Berth's agent supports.
+var capabilities = []string{
+	"com.amazonaws.ecs.capability.docker-remote-api.1.17",
+	"com.amazonaws.ecs.capability.docker-remote-api.1.18",
+	"com.amazonaws.ecs.capability.docker-remote-api.1.19",
+	"com.amazonaws.ecs.capability.docker-remote-api.1.21",
+	"com.amazonaws.ecs.capability.docker-remote-api.1.24",
+	"com.amazonaws.ecs.capability.docker-remote-api.1.25",
+	"com.amazonaws.ecs.capability.docker-remote-api.1.28",
+	"com.amazonaws.ecs.capability.docker-remote-api.1.29",
+	"com.amazonaws.ecs.capability.logging-driver.json-file",
+	"com.amazonaws.ecs.capability.logging-driver.none",
+	"ecs.capability.container-health-check",
+	"ecs.capability.container-ordering",
+	"ecs.capability.docker-plugin.local",
+	"ecs.capability.env-files.s3",
+	"ecs.capability.task-cpu-mem-limit",
+}
+
+func (a *Agent) heartbeat(ctx context.Context) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		if err := a.client.Heartbeat(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("heartbeat failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// watch follows the instance's assignments and hands each task to its runner.
+func (a *Agent) watch(ctx context.Context) error {
+	var index uint64
+	backoff := time.Second
+	for ctx.Err() == nil {
+		resp, err := a.client.Tasks(ctx, index, 30*time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var se *agentapi.StatusError
+			if errors.As(err, &se) && se.Status == 401 {
+				return fmt.Errorf("agent: the server no longer accepts this instance: %w", err)
+			}
+			a.log.Warn("watching tasks failed; retrying", "err", err, "in", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		index = resp.Index
+		for _, t := range resp.Tasks {
+			a.assign(ctx, t)
+		}
+	}
+	return nil
+}
+
+// assign starts a runner for a new task or passes a changed assignment on.
+func (a *Agent) assign(ctx context.Context, t agentapi.Task) {
+	a.mu.Lock()
+	r := a.runners[t.TaskARN]
+	if r == nil {
+		r = newRunner(a, t)
+		a.runners[t.TaskARN] = r
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			r.run(ctx)
+		}()
+	}
+	a.mu.Unlock()
+	r.update(t)
+}
+
+func (a *Agent) forget(r *runner) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.runners[r.task.TaskARN] == r {
+		delete(a.runners, r.task.TaskARN)
+	}
+	for id, rr := range a.byCtr {
+		if rr == r {
+			delete(a.byCtr, id)
+		}
+	}
+}
+
+func (a *Agent) trackContainer(id string, r *runner) {
+	a.mu.Lock()
+	a.byCtr[id] = r
+	a.mu.Unlock()
+}
+
+// events dispatches engine events for this agent's containers to runners.
+func (a *Agent) events(ctx context.Context) {
+	for ctx.Err() == nil {
+		evs, errs := a.rt.Events(ctx, map[string]string{LabelInstance: a.id.InstanceID})
+	loop:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-evs:
+				if !ok {
+					break loop
+				}
+				a.mu.Lock()
+				r := a.byCtr[ev.ContainerID]
+				a.mu.Unlock()
+				if r != nil {
+					r.notify()
+				}
+			case err, ok := <-errs:
+				if ok && err != nil && ctx.Err() == nil {
+					a.log.Warn("engine event stream ended", "err", err)
+				}
+				break loop
+			}
+		}
+		// Runners resync on their own; resubscribe after a pause.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// isNotFound reports whether err means the engine has no such object.
+func isNotFound(err error) bool { return errors.Is(err, errdefs.ErrNotFound) }

@@ -1,0 +1,610 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthhq/berth/internal/agentapi"
+	"github.com/berthhq/berth/internal/runtime"
+	"github.com/berthhq/berth/internal/taskdef"
+)
+
+// Task and container statuses the agent reports.
+const (
+	statusPending = "PENDING"
+	statusRunning = "RUNNING"
+	statusStopped = "STOPPED"
+)
+
+// ECS stop codes and reasons.
+const (
+	stopEssentialExited = "EssentialContainerExited"
+	stopFailedToStart   = "TaskFailedToStart"
+	reasonEssential     = "Essential container in task exited"
+	reasonOOM           = "OutOfMemoryError: Container killed due to memory usage"
+)
+
+// ctr is the agent's view of one container of its task.
+type ctr struct {
+	def      *taskdef.ContainerDefinition
+	id       string
+	spec     runtime.ContainerSpec
+	started  bool
+	exited   bool
+	exitCode int
+	oom      bool
+	health   string
+	reason   string
+	digest   string
+	ports    []agentapi.NetworkBinding
+	startAt  time.Time // when it became eligible to start (for startTimeout)
+	neverRun bool      // it was never started and never will be
+}
+
+func (c *ctr) essential() bool { return c.def.Essential == nil || *c.def.Essential }
+
+// runner owns one task: its goroutine alone creates, starts and stops the
+// task's containers.
+type runner struct {
+	a *Agent
+
+	mu   sync.Mutex
+	task agentapi.Task // latest assignment
+	wake chan struct{}
+
+	// Owned by the run goroutine.
+	td         *taskdef.TaskDefinition
+	containers []*ctr
+	state      agentapi.TaskState
+	held       [][2]any // (proto, port) pairs to release
+	volumes    []string
+}
+
+func newRunner(a *Agent, t agentapi.Task) *runner {
+	return &runner{a: a, task: t, wake: make(chan struct{}, 1)}
+}
+
+func (r *runner) update(t agentapi.Task) {
+	r.mu.Lock()
+	r.task = t
+	r.mu.Unlock()
+	r.notify()
+}
+
+func (r *runner) notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *runner) current() agentapi.Task {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.task
+}
+
+func (r *runner) stopWanted() bool { return r.current().DesiredStatus == statusStopped }
+
+func (r *runner) report() {
+	s := r.state
+	s.Containers = nil
+	health := "UNKNOWN"
+	checked, healthy, unhealthy := 0, 0, 0
+	for _, c := range r.containers {
+		cs := agentapi.ContainerState{Name: c.def.Name, RuntimeID: c.id, ImageDigest: c.digest, Reason: c.reason}
+		switch {
+		case c.exited || c.neverRun && s.LastStatus == statusStopped:
+			cs.LastStatus = statusStopped
+			if c.exited {
+				code := int32(c.exitCode)
+				cs.ExitCode = &code
+			}
+		case c.started:
+			cs.LastStatus = statusRunning
+			cs.NetworkBindings = c.ports
+		default:
+			cs.LastStatus = statusPending
+		}
+		if c.spec.HealthCheck != nil {
+			switch c.health {
+			case runtime.HealthHealthy:
+				cs.HealthStatus = "HEALTHY"
+			case runtime.HealthUnhealthy:
+				cs.HealthStatus = "UNHEALTHY"
+			default:
+				cs.HealthStatus = "UNKNOWN"
+			}
+			if c.essential() {
+				checked++
+				if cs.HealthStatus == "HEALTHY" {
+					healthy++
+				}
+				if cs.HealthStatus == "UNHEALTHY" {
+					unhealthy++
+				}
+			}
+		}
+		s.Containers = append(s.Containers, cs)
+	}
+	switch {
+	case unhealthy > 0:
+		health = "UNHEALTHY"
+	case checked > 0 && healthy == checked:
+		health = "HEALTHY"
+	}
+	s.HealthStatus = health
+	r.a.reports.send(s)
+}
+
+func (r *runner) run(ctx context.Context) {
+	t := r.current()
+	log := r.a.log.With("task_arn", t.TaskARN)
+	r.state = agentapi.TaskState{TaskARN: t.TaskARN, LastStatus: statusPending}
+	r.td = t.TaskDefinition
+	if r.td == nil {
+		r.fail(ctx, "ResourceInitializationError: the task definition could not be read")
+		r.finish(ctx)
+		return
+	}
+	var ov *taskdef.TaskOverride
+	if len(t.Overrides) > 0 {
+		ov = new(taskdef.TaskOverride)
+		if err := json.Unmarshal(t.Overrides, ov); err != nil {
+			r.fail(ctx, "ResourceInitializationError: the task overrides could not be read")
+			r.finish(ctx)
+			return
+		}
+	}
+	for i := range r.td.ContainerDefinitions {
+		r.containers = append(r.containers, &ctr{def: &r.td.ContainerDefinitions[i]})
+	}
+	adopted := r.adopt(ctx)
+	if r.stopWanted() && !adopted {
+		// Stopped before the agent did anything: nothing to undo.
+		r.state.LastStatus = statusStopped
+		r.state.StoppedAt = time.Now().UTC()
+		for _, c := range r.containers {
+			c.neverRun = true
+		}
+		r.report()
+		r.finish(ctx)
+		return
+	}
+	if !adopted {
+		r.report()
+		if reason := r.prepare(ctx, ov); reason != "" {
+			log.Info("task failed to start", "reason", reason)
+			r.fail(ctx, reason)
+			r.finish(ctx)
+			return
+		}
+	}
+	r.lifecycle(ctx)
+	r.finish(ctx)
+}
+
+// adopt finds containers a previous run of the agent created for this task
+// and takes them over as they are. It reports whether any existed.
+func (r *runner) adopt(ctx context.Context) bool {
+	list, err := r.a.rt.ListContainers(ctx, map[string]string{LabelTaskARN: r.current().TaskARN, LabelInstance: r.a.id.InstanceID})
+	if err != nil || len(list) == 0 {
+		return false
+	}
+	byName := map[string]runtime.Container{}
+	for _, c := range list {
+		byName[c.Labels[LabelContainerName]] = c
+	}
+	t := r.current()
+	for _, c := range r.containers {
+		found, ok := byName[c.def.Name]
+		c.spec.Name = containerName(&t, c.def)
+		if !ok {
+			// Never created, or removed behind the agent's back.
+			c.neverRun = true
+			c.reason = "container missing: it no longer exists on the host"
+			continue
+		}
+		c.id = found.ID
+		r.a.trackContainer(found.ID, r)
+		for _, p := range found.Ports {
+			r.a.ports.hold(p.Protocol, p.HostPort)
+			r.held = append(r.held, [2]any{p.Protocol, p.HostPort})
+		}
+	}
+	r.refresh(ctx)
+	for _, c := range r.containers {
+		if c.started && !c.exited {
+			r.state.StartedAt = nonZero(r.state.StartedAt, time.Now().UTC())
+		}
+	}
+	return true
+}
+
+func nonZero(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
+}
+
+// prepare pulls images, picks ports and creates the task's volumes and
+// containers. It returns the failure reason, or "" on success.
+func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride) string {
+	t := r.current()
+	r.state.PullStartedAt = time.Now().UTC()
+	digests := map[string]string{}
+	for _, c := range r.containers {
+		if _, done := digests[c.def.Image]; done {
+			continue
+		}
+		img, err := r.pull(ctx, c.def.Image)
+		if err != nil {
+			return fmt.Sprintf("CannotPullContainerError: pull image %s: %v", c.def.Image, err)
+		}
+		digests[c.def.Image] = img.Digest
+		if r.stopWanted() {
+			return ""
+		}
+	}
+	r.state.PullStoppedAt = time.Now().UTC()
+	for _, c := range r.containers {
+		c.digest = digests[c.def.Image]
+	}
+
+	env := []string{
+		"AWS_EXECUTION_ENV=AWS_ECS_EC2",
+		"AWS_REGION=" + t.Region,
+		"AWS_DEFAULT_REGION=" + t.Region,
+		"AWS_ENDPOINT_URL=" + r.a.cfg.EnvEndpoint,
+	}
+	for _, c := range r.containers {
+		hostPorts := map[int]int{}
+		mode := r.td.NetworkMode
+		if mode == "" || mode == "bridge" {
+			for i, pm := range c.def.PortMappings {
+				if pm.ContainerPort != nil && (pm.HostPort == nil || *pm.HostPort == 0) {
+					proto := pm.Protocol
+					if proto == "" {
+						proto = "tcp"
+					}
+					port, err := r.a.ports.allocate(proto)
+					if err != nil {
+						return "ResourceInitializationError: " + err.Error()
+					}
+					r.held = append(r.held, [2]any{proto, port})
+					hostPorts[i] = port
+				}
+			}
+		}
+		spec, err := r.a.buildSpec(&t, r.td, c.def, ov, hostPorts, env)
+		if err != nil {
+			return err.Error()
+		}
+		c.spec = spec
+	}
+	for _, v := range r.td.Volumes {
+		if v.Host != nil || (v.DockerVolumeConfiguration != nil && v.DockerVolumeConfiguration.Scope == "shared") {
+			continue
+		}
+		name := volumeName(&t, deref(v.Name))
+		if err := r.a.rt.CreateVolume(ctx, name, map[string]string{LabelManaged: "true", LabelInstance: r.a.id.InstanceID, LabelTaskARN: t.TaskARN}); err != nil {
+			return fmt.Sprintf("ResourceInitializationError: create volume %s: %v", deref(v.Name), err)
+		}
+		r.volumes = append(r.volumes, name)
+	}
+	for _, c := range r.orderedContainers() {
+		id, err := r.a.rt.CreateContainer(ctx, c.spec)
+		if err != nil {
+			return fmt.Sprintf("CannotCreateContainerError: %v", err)
+		}
+		c.id = id
+		r.a.trackContainer(id, r)
+	}
+	return ""
+}
+
+// pull gets an image following the ECS agent's default behaviour: pull, and
+// fall back to a local copy when the pull fails.
+func (r *runner) pull(ctx context.Context, ref string) (runtime.Image, error) {
+	img, err := r.a.rt.PullImage(ctx, ref, nil)
+	if err == nil {
+		return img, nil
+	}
+	if local, lerr := r.a.rt.InspectImage(ctx, ref); lerr == nil {
+		return local, nil
+	}
+	return runtime.Image{}, err
+}
+
+// orderedContainers returns containers so that each comes after those it
+// depends on (dependsOn and volumesFrom); the definition was checked for
+// cycles at registration.
+func (r *runner) orderedContainers() []*ctr {
+	byName := map[string]*ctr{}
+	for _, c := range r.containers {
+		byName[c.def.Name] = c
+	}
+	var out []*ctr
+	seen := map[string]bool{}
+	var visit func(c *ctr)
+	visit = func(c *ctr) {
+		if seen[c.def.Name] {
+			return
+		}
+		seen[c.def.Name] = true
+		for _, d := range c.def.DependsOn {
+			if dep := byName[d.ContainerName]; dep != nil {
+				visit(dep)
+			}
+		}
+		for _, vf := range c.def.VolumesFrom {
+			if dep := byName[deref(vf.SourceContainer)]; dep != nil {
+				visit(dep)
+			}
+		}
+		out = append(out, c)
+	}
+	for _, c := range r.containers {
+		visit(c)
+	}
+	return out
+}
+
+// depState says whether a dependency condition holds, can never hold, or
+// may hold later.
+func (r *runner) depState(d taskdef.ContainerDependency) (ok, never bool) {
+	var dep *ctr
+	for _, c := range r.containers {
+		if c.def.Name == d.ContainerName {
+			dep = c
+		}
+	}
+	if dep == nil {
+		return false, true
+	}
+	switch d.Condition {
+	case "START":
+		return dep.started, dep.neverRun
+	case "COMPLETE":
+		return dep.exited, dep.neverRun
+	case "SUCCESS":
+		return dep.exited && dep.exitCode == 0, dep.neverRun || (dep.exited && dep.exitCode != 0)
+	case "HEALTHY":
+		return dep.health == runtime.HealthHealthy, dep.neverRun || dep.exited || dep.health == runtime.HealthUnhealthy
+	}
+	return false, true
+}
+
+// lifecycle starts containers as their dependencies allow, watches them, and
+// stops the task when it must stop.
+func (r *runner) lifecycle(ctx context.Context) {
+	tick := time.NewTicker(r.a.cfg.Resync)
+	defer tick.Stop()
+	reportedRunning := r.state.LastStatus == statusRunning
+	for {
+		if ctx.Err() != nil {
+			return // the agent is shutting down; containers keep running
+		}
+		if reason := r.startReady(ctx); reason != "" {
+			r.state.StopCode, r.state.StoppedReason = stopFailedToStart, reason
+			r.stop(ctx)
+			return
+		}
+		before := r.fingerprint()
+		r.refresh(ctx)
+		allUp := true
+		for _, c := range r.containers {
+			if !c.started && !c.neverRun {
+				allUp = false
+			}
+		}
+		if allUp && !reportedRunning {
+			reportedRunning = true
+			r.state.LastStatus = statusRunning
+			r.state.StartedAt = nonZero(r.state.StartedAt, time.Now().UTC())
+			r.state.ConnectivityAt = r.state.StartedAt
+			r.report()
+		} else if r.fingerprint() != before {
+			r.report()
+		}
+		for _, c := range r.containers {
+			if c.exited && c.essential() {
+				r.state.StopCode, r.state.StoppedReason = stopEssentialExited, reasonEssential
+				r.state.ExecutionStoppedAt = time.Now().UTC()
+				r.stop(ctx)
+				return
+			}
+		}
+		if r.stopWanted() {
+			t := r.current()
+			r.state.StopCode, r.state.StoppedReason = t.StopCode, t.StoppedReason
+			r.state.ExecutionStoppedAt = time.Now().UTC()
+			r.stop(ctx)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// startReady starts every container whose dependencies hold; it returns the
+// failure reason when the task can no longer start.
+func (r *runner) startReady(ctx context.Context) string {
+	for _, c := range r.orderedContainers() {
+		if c.started || c.neverRun || c.id == "" {
+			continue
+		}
+		ready := true
+		for _, d := range c.def.DependsOn {
+			ok, never := r.depState(d)
+			if never {
+				c.neverRun = true
+				return fmt.Sprintf("CannotStartContainerError: dependency %s of container %s can never reach %s", d.ContainerName, c.def.Name, d.Condition)
+			}
+			if !ok {
+				ready = false
+			}
+		}
+		if !ready {
+			if c.startAt.IsZero() {
+				c.startAt = time.Now()
+			}
+			if c.def.StartTimeout != nil && time.Since(c.startAt) > time.Duration(*c.def.StartTimeout)*time.Second {
+				c.neverRun = true
+				return fmt.Sprintf("CannotStartContainerError: dependencies of container %s were not met within its startTimeout of %ds", c.def.Name, *c.def.StartTimeout)
+			}
+			continue
+		}
+		if err := r.a.rt.StartContainer(ctx, c.id); err != nil {
+			c.neverRun = true
+			return fmt.Sprintf("CannotStartContainerError: %v", err)
+		}
+		c.started = true
+		r.refreshOne(ctx, c)
+	}
+	return ""
+}
+
+func (r *runner) fingerprint() string {
+	var b strings.Builder
+	for _, c := range r.containers {
+		fmt.Fprintf(&b, "%s:%v:%v:%d:%s;", c.def.Name, c.started, c.exited, c.exitCode, c.health)
+	}
+	return b.String()
+}
+
+// refresh re-reads every container's state from the engine.
+func (r *runner) refresh(ctx context.Context) {
+	for _, c := range r.containers {
+		r.refreshOne(ctx, c)
+	}
+}
+
+func (r *runner) refreshOne(ctx context.Context, c *ctr) {
+	if c.id == "" || c.exited {
+		return
+	}
+	st, err := r.a.rt.InspectContainer(ctx, c.id)
+	if err != nil {
+		if isNotFound(err) {
+			if !c.started {
+				c.neverRun = true
+			}
+			c.exited = c.started
+			c.exitCode = 137
+			c.reason = "container missing: it no longer exists on the host"
+		}
+		return
+	}
+	if !st.StartedAt.IsZero() {
+		c.started = true
+	}
+	c.health = st.Health
+	if st.ImageID != "" && c.digest == "" {
+		c.digest = st.ImageID
+	}
+	if st.Running() {
+		c.ports = nil
+		for _, p := range st.Ports {
+			c.ports = append(c.ports, agentapi.NetworkBinding{BindIP: "0.0.0.0", ContainerPort: int32(p.ContainerPort), HostPort: int32(p.HostPort), Protocol: p.Protocol})
+		}
+		return
+	}
+	if c.started && (st.State == runtime.StateExited || st.State == runtime.StateDead) {
+		c.exited = true
+		c.exitCode = st.ExitCode
+		c.oom = st.OOMKilled
+		if c.oom {
+			c.reason = reasonOOM
+		}
+	}
+}
+
+// stop stops the task's containers in reverse dependency order, each with
+// its stopTimeout, and reports the task STOPPED.
+func (r *runner) stop(ctx context.Context) {
+	r.state.StoppingAt = nonZero(r.state.StoppingAt, time.Now().UTC())
+	ordered := r.orderedContainers()
+	for i := len(ordered) - 1; i >= 0; i-- {
+		c := ordered[i]
+		if c.id == "" || c.exited || !c.started {
+			if !c.started {
+				c.neverRun = true
+			}
+			continue
+		}
+		timeout := r.a.cfg.StopTimeout
+		if c.def.StopTimeout != nil {
+			timeout = time.Duration(*c.def.StopTimeout) * time.Second
+		}
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+30*time.Second)
+		err := r.a.rt.StopContainer(stopCtx, c.id, timeout)
+		cancel()
+		if err != nil && !isNotFound(err) {
+			r.a.log.Warn("stop container", "task_arn", r.state.TaskARN, "container", c.def.Name, "err", err)
+		}
+		r.refreshOne(context.WithoutCancel(ctx), c)
+	}
+	r.state.LastStatus = statusStopped
+	r.state.StoppedAt = time.Now().UTC()
+	r.report()
+}
+
+// fail reports a task that could not start.
+func (r *runner) fail(ctx context.Context, reason string) {
+	r.state.StopCode, r.state.StoppedReason = stopFailedToStart, reason
+	for _, c := range r.containers {
+		if !c.started {
+			c.neverRun = true
+		}
+	}
+	if strings.HasPrefix(reason, "CannotPullContainerError") || strings.HasPrefix(reason, "CannotCreateContainerError") {
+		for _, c := range r.containers {
+			if c.reason == "" {
+				c.reason = reason
+			}
+		}
+	}
+	r.stop(ctx)
+}
+
+// finish releases the task's ports and, after the cleanup wait, removes its
+// containers and volumes.
+func (r *runner) finish(ctx context.Context) {
+	if ctx.Err() != nil {
+		return // shutting down: a restarted agent adopts the task
+	}
+	for _, h := range r.held {
+		r.a.ports.release(h[0].(string), h[1].(int))
+	}
+	r.held = nil
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(r.a.cfg.TaskCleanupWait):
+	}
+	bg := context.WithoutCancel(ctx)
+	for _, c := range r.containers {
+		if c.id != "" {
+			if err := r.a.rt.RemoveContainer(bg, c.id); err != nil && !errors.Is(err, context.Canceled) && !isNotFound(err) {
+				r.a.log.Warn("remove container", "task_arn", r.state.TaskARN, "err", err)
+			}
+		}
+	}
+	for _, v := range r.volumes {
+		if err := r.a.rt.RemoveVolume(bg, v); err != nil && !isNotFound(err) {
+			r.a.log.Warn("remove volume", "task_arn", r.state.TaskARN, "err", err)
+		}
+	}
+	r.a.forget(r)
+}

@@ -1,0 +1,109 @@
+package agentapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client is the agent's side of the protocol.
+type Client struct {
+	base  string
+	http  *http.Client
+	token string
+}
+
+// NewClient returns a client for the server at base (e.g. http://127.0.0.1:4566).
+func NewClient(base string) *Client {
+	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{}}
+}
+
+// SetToken sets the agent token used after registration.
+func (c *Client) SetToken(token string) { c.token = token }
+
+// StatusError is a non-2xx answer.
+type StatusError struct {
+	Status int
+	ErrorResponse
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("agent api: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		se := &StatusError{Status: resp.StatusCode}
+		if json.Unmarshal(b, &se.ErrorResponse) != nil || se.Code == "" {
+			se.Code, se.Message = http.StatusText(resp.StatusCode), strings.TrimSpace(string(b))
+		}
+		return se
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// Register registers (or re-registers) the instance.
+func (c *Client) Register(ctx context.Context, req RegisterRequest) (*RegisterResponse, error) {
+	var out RegisterResponse
+	if err := c.do(ctx, http.MethodPost, "/agent/v1/register", req, &out, 30*time.Second); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Tasks returns the instance's assignments once they change past index, or
+// after wait.
+func (c *Client) Tasks(ctx context.Context, index uint64, wait time.Duration) (*TasksResponse, error) {
+	var out TasksResponse
+	q := url.Values{"index": {fmt.Sprint(index)}, "wait": {wait.String()}}
+	if err := c.do(ctx, http.MethodGet, "/agent/v1/tasks?"+q.Encode(), nil, &out, wait+30*time.Second); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Report sends one sequenced task state.
+func (c *Client) Report(ctx context.Context, req ReportRequest) error {
+	return c.do(ctx, http.MethodPost, "/agent/v1/report", req, nil, 30*time.Second)
+}
+
+// Heartbeat tells the server the agent is alive.
+func (c *Client) Heartbeat(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/agent/v1/heartbeat", struct{}{}, nil, 15*time.Second)
+}

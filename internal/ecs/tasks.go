@@ -1,0 +1,832 @@
+package ecs
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/berthhq/berth/internal/awsapi"
+	"github.com/berthhq/berth/internal/awsjson"
+	"github.com/berthhq/berth/internal/errdefs"
+	"github.com/berthhq/berth/internal/state"
+	"github.com/berthhq/berth/internal/taskdef"
+)
+
+// NetworkBinding is the ECS network binding shape.
+type NetworkBinding struct {
+	BindIP        string `json:"bindIP"`
+	ContainerPort int32  `json:"containerPort"`
+	HostPort      int32  `json:"hostPort"`
+	Protocol      string `json:"protocol"`
+}
+
+// Container is the ECS task container shape.
+type Container struct {
+	ContainerArn      string           `json:"containerArn"`
+	TaskArn           string           `json:"taskArn"`
+	Name              string           `json:"name"`
+	Image             string           `json:"image"`
+	ImageDigest       string           `json:"imageDigest,omitempty"`
+	RuntimeID         string           `json:"runtimeId,omitempty"`
+	LastStatus        string           `json:"lastStatus"`
+	ExitCode          *int32           `json:"exitCode,omitempty"`
+	Reason            string           `json:"reason,omitempty"`
+	NetworkBindings   []NetworkBinding `json:"networkBindings"`
+	NetworkInterfaces []struct{}       `json:"networkInterfaces"`
+	HealthStatus      string           `json:"healthStatus,omitempty"`
+	CPU               string           `json:"cpu,omitempty"`
+	Memory            string           `json:"memory,omitempty"`
+	MemoryReservation string           `json:"memoryReservation,omitempty"`
+}
+
+// Task is the ECS task shape.
+type Task struct {
+	TaskArn              string          `json:"taskArn"`
+	ClusterArn           string          `json:"clusterArn"`
+	TaskDefinitionArn    string          `json:"taskDefinitionArn"`
+	ContainerInstanceArn string          `json:"containerInstanceArn,omitempty"`
+	Overrides            json.RawMessage `json:"overrides"`
+	LastStatus           string          `json:"lastStatus"`
+	DesiredStatus        string          `json:"desiredStatus"`
+	CPU                  string          `json:"cpu,omitempty"`
+	Memory               string          `json:"memory,omitempty"`
+	Containers           []Container     `json:"containers"`
+	StartedBy            string          `json:"startedBy,omitempty"`
+	Version              int64           `json:"version"`
+	StopCode             string          `json:"stopCode,omitempty"`
+	StoppedReason        string          `json:"stoppedReason,omitempty"`
+	Connectivity         string          `json:"connectivity,omitempty"`
+	ConnectivityAt       *awsjson.Time   `json:"connectivityAt,omitempty"`
+	PullStartedAt        *awsjson.Time   `json:"pullStartedAt,omitempty"`
+	PullStoppedAt        *awsjson.Time   `json:"pullStoppedAt,omitempty"`
+	ExecutionStoppedAt   *awsjson.Time   `json:"executionStoppedAt,omitempty"`
+	CreatedAt            awsjson.Time    `json:"createdAt"`
+	StartedAt            *awsjson.Time   `json:"startedAt,omitempty"`
+	StoppingAt           *awsjson.Time   `json:"stoppingAt,omitempty"`
+	StoppedAt            *awsjson.Time   `json:"stoppedAt,omitempty"`
+	Group                string          `json:"group"`
+	LaunchType           string          `json:"launchType"`
+	AvailabilityZone     string          `json:"availabilityZone,omitempty"`
+	Attachments          []struct{}      `json:"attachments"`
+	HealthStatus         string          `json:"healthStatus"`
+	Tags                 []Tag           `json:"tags,omitempty"`
+	EnableExecuteCommand bool            `json:"enableExecuteCommand"`
+	Attributes           []Attribute     `json:"attributes,omitempty"`
+}
+
+func taskView(snap *state.Snapshot, t *state.Task, withTags bool) Task {
+	out := Task{
+		TaskArn: t.ARN, ClusterArn: t.ClusterARN, TaskDefinitionArn: t.TaskDefinitionARN, ContainerInstanceArn: t.InstanceARN,
+		Overrides: t.Overrides, LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus,
+		CPU: strconv.FormatInt(t.CPU, 10), Memory: strconv.FormatInt(t.Memory, 10),
+		StartedBy: t.StartedBy, Version: t.Version, StopCode: t.StopCode, StoppedReason: t.StoppedReason,
+		CreatedAt: awsjson.At(t.CreatedAt), Group: t.Group, LaunchType: t.LaunchType,
+		Attachments: []struct{}{}, HealthStatus: t.HealthStatus, Containers: []Container{},
+	}
+	if len(out.Overrides) == 0 {
+		out.Overrides = json.RawMessage(`{"containerOverrides":[],"inferenceAcceleratorOverrides":[]}`)
+	}
+	if out.HealthStatus == "" {
+		out.HealthStatus = "UNKNOWN"
+	}
+	at := func(v interface {
+		IsZero() bool
+	}) bool {
+		return !v.IsZero()
+	}
+	if at(t.ConnectivityAt) {
+		out.Connectivity, out.ConnectivityAt = "CONNECTED", awsjson.Ptr(t.ConnectivityAt)
+	}
+	if at(t.PullStartedAt) {
+		out.PullStartedAt = awsjson.Ptr(t.PullStartedAt)
+	}
+	if at(t.PullStoppedAt) {
+		out.PullStoppedAt = awsjson.Ptr(t.PullStoppedAt)
+	}
+	if at(t.ExecutionStoppedAt) {
+		out.ExecutionStoppedAt = awsjson.Ptr(t.ExecutionStoppedAt)
+	}
+	if at(t.StartedAt) {
+		out.StartedAt = awsjson.Ptr(t.StartedAt)
+	}
+	if at(t.StoppingAt) {
+		out.StoppingAt = awsjson.Ptr(t.StoppingAt)
+	}
+	if at(t.StoppedAt) {
+		out.StoppedAt = awsjson.Ptr(t.StoppedAt)
+	}
+	if inst := snap.ContainerInstance(t.InstanceKey); inst != nil {
+		for _, a := range inst.Attributes {
+			if a.Name == "ecs.availability-zone" {
+				out.AvailabilityZone = a.Value
+			}
+			if a.Name == "ecs.cpu-architecture" {
+				out.Attributes = append(out.Attributes, Attribute{Name: ptr(a.Name), Value: ptr(a.Value)})
+			}
+		}
+	}
+	for _, c := range t.Containers {
+		v := Container{
+			ContainerArn: c.ContainerARN, TaskArn: t.ARN, Name: c.Name, Image: c.Image, ImageDigest: c.ImageDigest,
+			RuntimeID: c.RuntimeID, LastStatus: c.LastStatus, ExitCode: c.ExitCode, Reason: c.Reason,
+			NetworkBindings: []NetworkBinding{}, NetworkInterfaces: []struct{}{}, HealthStatus: c.HealthStatus,
+			CPU: c.CPU, Memory: c.Memory, MemoryReservation: c.MemoryReservation,
+		}
+		for _, b := range c.NetworkBindings {
+			v.NetworkBindings = append(v.NetworkBindings, NetworkBinding(b))
+		}
+		out.Containers = append(out.Containers, v)
+	}
+	if withTags {
+		out.Tags = wireTags(t.Tags)
+	}
+	return out
+}
+
+type RunTaskInput struct {
+	Cluster                  *string                        `json:"cluster"`
+	TaskDefinition           *string                        `json:"taskDefinition"`
+	Count                    *int32                         `json:"count"`
+	Overrides                *taskdef.TaskOverride          `json:"overrides"`
+	Group                    *string                        `json:"group"`
+	StartedBy                *string                        `json:"startedBy"`
+	Tags                     []Tag                          `json:"tags"`
+	LaunchType               *string                        `json:"launchType"`
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
+	NetworkConfiguration     json.RawMessage                `json:"networkConfiguration"`
+	PlacementConstraints     json.RawMessage                `json:"placementConstraints"`
+	PlacementStrategy        json.RawMessage                `json:"placementStrategy"`
+	PlatformVersion          *string                        `json:"platformVersion"`
+	PropagateTags            *string                        `json:"propagateTags"`
+	EnableECSManagedTags     *bool                          `json:"enableECSManagedTags"`
+	EnableExecuteCommand     *bool                          `json:"enableExecuteCommand"`
+	ReferenceID              *string                        `json:"referenceId"`
+	ClientToken              *string                        `json:"clientToken"`
+	VolumeConfigurations     json.RawMessage                `json:"volumeConfigurations"`
+}
+type RunTaskOutput struct {
+	Tasks    []Task    `json:"tasks"`
+	Failures []Failure `json:"failures"`
+}
+
+type StartTaskInput struct {
+	Cluster              *string               `json:"cluster"`
+	TaskDefinition       *string               `json:"taskDefinition"`
+	ContainerInstances   []string              `json:"containerInstances"`
+	Overrides            *taskdef.TaskOverride `json:"overrides"`
+	Group                *string               `json:"group"`
+	StartedBy            *string               `json:"startedBy"`
+	Tags                 []Tag                 `json:"tags"`
+	NetworkConfiguration json.RawMessage       `json:"networkConfiguration"`
+	PropagateTags        *string               `json:"propagateTags"`
+	EnableECSManagedTags *bool                 `json:"enableECSManagedTags"`
+	EnableExecuteCommand *bool                 `json:"enableExecuteCommand"`
+	ReferenceID          *string               `json:"referenceId"`
+	VolumeConfigurations json.RawMessage       `json:"volumeConfigurations"`
+}
+type StartTaskOutput = RunTaskOutput
+
+func isNull(r json.RawMessage) bool { return len(r) == 0 || string(r) == "null" }
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// launchSpec is what RunTask and StartTask share: the validated request.
+type launchSpec struct {
+	cluster   *state.Cluster
+	def       *state.TaskDefinition
+	overrides *taskdef.TaskOverride
+	overJSON  []byte
+	group     string
+	startedBy string
+	tags      []state.Tag
+	cpu, mem  int64
+	tcp, udp  []int32
+}
+
+func (a *API) launch(c *awsapi.Caller, snap *state.Snapshot, cluster *state.Cluster, tdRef *string, ov *taskdef.TaskOverride, group, startedBy *string, tags []Tag, propagate *string, netConf json.RawMessage, execCmd *bool) (*launchSpec, error) {
+	ref, err := required(tdRef, "taskDefinition")
+	if err != nil {
+		return nil, err
+	}
+	d, err := a.findTaskDefinition(snap, c, ref, false)
+	if err != nil {
+		return nil, err
+	}
+	if d.Status != state.TaskDefActive {
+		return nil, clientErr("TaskDefinition is inactive")
+	}
+	body := d.Body
+	if body.NetworkMode == "awsvpc" || !isNull(netConf) {
+		return nil, invalidParam("Network mode awsvpc is not supported by Berth yet; use bridge, host or none.")
+	}
+	if execCmd != nil && *execCmd {
+		return nil, invalidParam("ECS Exec (enableExecuteCommand) is not supported by Berth.")
+	}
+	ls := &launchSpec{cluster: cluster, def: d, overrides: ov}
+	if ov != nil {
+		for _, co := range ov.ContainerOverrides {
+			if co.Name == nil || !slices.ContainsFunc(body.ContainerDefinitions, func(cd taskdef.ContainerDefinition) bool { return cd.Name == *co.Name }) {
+				return nil, invalidParam("Override for container named %s is not a container in the TaskDefinition.", deref(co.Name))
+			}
+		}
+		b, _ := json.Marshal(ov)
+		ls.overJSON = b
+	}
+	ls.group = "family:" + d.Family
+	if group != nil && *group != "" {
+		if len(*group) > 255 {
+			return nil, invalidParam("group can have at most 255 characters.")
+		}
+		ls.group = *group
+	}
+	if startedBy != nil {
+		if len(*startedBy) > 128 {
+			return nil, invalidParam("startedBy can have at most 128 characters.")
+		}
+		ls.startedBy = *startedBy
+	}
+	st, err := validateTags(tags)
+	if err != nil {
+		return nil, err
+	}
+	if propagate != nil {
+		switch *propagate {
+		case "TASK_DEFINITION":
+			st = mergeTags(d.Tags, st)
+		case "NONE", "SERVICE":
+		default:
+			return nil, invalidParam("Invalid propagateTags %q. Valid values: TASK_DEFINITION, SERVICE, NONE.", *propagate)
+		}
+	}
+	ls.tags = st
+	// What the task reserves: task-level amounts when given, else the sum of
+	// its containers' (memoryReservation counting over memory).
+	if body.CPU != nil {
+		v, _ := taskdef.ParseCPU(*body.CPU)
+		ls.cpu = int64(v)
+	}
+	if ov != nil && ov.CPU != nil {
+		v, ok := taskdef.ParseCPU(*ov.CPU)
+		if !ok {
+			return nil, invalidParam("Invalid 'cpu' override.")
+		}
+		ls.cpu = int64(v)
+	}
+	if body.Memory != nil {
+		v, _ := taskdef.ParseMemory(*body.Memory)
+		ls.mem = int64(v)
+	}
+	if ov != nil && ov.Memory != nil {
+		v, ok := taskdef.ParseMemory(*ov.Memory)
+		if !ok {
+			return nil, invalidParam("Invalid 'memory' override.")
+		}
+		ls.mem = int64(v)
+	}
+	sumCPU, sumMem := int64(0), int64(0)
+	for _, cd := range body.ContainerDefinitions {
+		co := ov.Container(cd.Name)
+		cpu, mem, res := cd.CPU, cd.Memory, cd.MemoryReservation
+		if co != nil {
+			if co.CPU != nil {
+				cpu = *co.CPU
+			}
+			if co.Memory != nil {
+				mem = co.Memory
+			}
+			if co.MemoryReservation != nil {
+				res = co.MemoryReservation
+			}
+		}
+		sumCPU += int64(cpu)
+		switch {
+		case res != nil:
+			sumMem += int64(*res)
+		case mem != nil:
+			sumMem += int64(*mem)
+		}
+		for _, pm := range cd.PortMappings {
+			if pm.ContainerPort == nil {
+				continue
+			}
+			hp := int32(0)
+			if pm.HostPort != nil {
+				hp = *pm.HostPort
+			}
+			if body.NetworkMode == "host" {
+				hp = *pm.ContainerPort
+			}
+			if hp == 0 || body.NetworkMode == "none" {
+				continue
+			}
+			if pm.Protocol == "udp" {
+				ls.udp = append(ls.udp, hp)
+			} else {
+				ls.tcp = append(ls.tcp, hp)
+			}
+		}
+	}
+	if ls.cpu == 0 {
+		ls.cpu = sumCPU
+	}
+	if ls.mem == 0 {
+		ls.mem = sumMem
+	}
+	return ls, nil
+}
+
+// newTask builds the task record for a placement on inst.
+func (a *API) newTask(c *awsapi.Caller, ls *launchSpec, inst *state.ContainerInstance) *state.Task {
+	id := newID()
+	arn := ecsARN(c.Region, c.Account, "task/"+ls.cluster.Name+"/"+id)
+	t := &state.Task{
+		Account: c.Account, Region: c.Region, Cluster: ls.cluster.Name, TaskID: id, ARN: arn, ClusterARN: ls.cluster.ARN,
+		InstanceKey: inst.ID, InstanceARN: inst.ARN,
+		TaskDefinitionARN: ls.def.ARN, Family: ls.def.Family, Revision: ls.def.Revision, Overrides: ls.overJSON,
+		LastStatus: state.TaskProvisioning, DesiredStatus: state.TaskRunning, HealthStatus: "UNKNOWN",
+		CPU: ls.cpu, Memory: ls.mem, PortsTCP: ls.tcp, PortsUDP: ls.udp, LaunchType: "EC2",
+		Group: ls.group, StartedBy: ls.startedBy, Tags: ls.tags, CreatedAt: a.now().UTC(),
+	}
+	for _, cd := range ls.def.Body.ContainerDefinitions {
+		tc := state.TaskContainer{
+			Name: cd.Name, ContainerARN: ecsARN(c.Region, c.Account, "container/"+ls.cluster.Name+"/"+id+"/"+newUUID()),
+			Image: cd.Image, LastStatus: "PENDING", CPU: itoa(int64(cd.CPU)), Essential: cd.Essential == nil || *cd.Essential,
+		}
+		if cd.Memory != nil {
+			tc.Memory = itoa(int64(*cd.Memory))
+		}
+		if cd.MemoryReservation != nil {
+			tc.MemoryReservation = itoa(int64(*cd.MemoryReservation))
+		}
+		t.Containers = append(t.Containers, tc)
+	}
+	return t
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// placeable returns the cluster's instances that can take tasks: ACTIVE with
+// a connected agent.
+func (a *API) placeable(snap *state.Snapshot, c *awsapi.Caller, cluster string) (active, all []*state.ContainerInstance) {
+	for i := range snap.ContainerInstances(c.Account, c.Region, cluster, "") {
+		if i.Status == state.InstanceInactive {
+			continue
+		}
+		all = append(all, i)
+		if i.Status == state.InstanceActive && a.connected(i) {
+			active = append(active, i)
+		}
+	}
+	return active, all
+}
+
+// RunTask places count tasks on instances with room. Tasks that do not fit
+// come back as failures naming the closest instance and the resource.
+func (a *API) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, error) {
+	c := awsapi.CallerFrom(ctx)
+	count := int32(1)
+	if in.Count != nil {
+		count = *in.Count
+	}
+	if count < 1 || count > 10 {
+		return nil, invalidParam("count must be between 1 and 10.")
+	}
+	if in.LaunchType != nil && *in.LaunchType != "EC2" {
+		return nil, invalidParam("Launch type %s is not supported by Berth yet; use EC2.", *in.LaunchType)
+	}
+	if len(in.CapacityProviderStrategy) > 0 {
+		return nil, invalidParam("Capacity provider strategies are not supported by Berth yet; use launchType EC2.")
+	}
+	if !isNull(in.PlacementConstraints) || !isNull(in.PlacementStrategy) {
+		return nil, invalidParam("Placement constraints and strategies are not supported by Berth yet.")
+	}
+	if !isNull(in.VolumeConfigurations) {
+		return nil, invalidParam("volumeConfigurations (EBS volumes) are not supported by Berth.")
+	}
+	cluster, err := a.clusterForLaunch(ctx, c, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	var tokenKey, reqHash string
+	if in.ClientToken != nil && *in.ClientToken != "" {
+		if len(*in.ClientToken) > 64 {
+			return nil, invalidParam("clientToken can have at most 64 characters.")
+		}
+		tokenKey = state.Key(c.Account, c.Region, "RunTask", *in.ClientToken)
+		h := *in
+		h.ClientToken = nil
+		b, _ := json.Marshal(h)
+		sum := sha256.Sum256(b)
+		reqHash = hex.EncodeToString(sum[:])
+	}
+	return retryConflicts(ctx, func() (*RunTaskOutput, error) {
+		snap := a.store.Snapshot()
+		ls, err := a.launch(c, snap, cluster, in.TaskDefinition, in.Overrides, in.Group, in.StartedBy, in.Tags, in.PropagateTags, in.NetworkConfiguration, in.EnableExecuteCommand)
+		if err != nil {
+			return nil, err
+		}
+		active, all := a.placeable(snap, c, cluster.Name)
+		if len(all) == 0 {
+			return nil, invalidParam("No Container Instances were found in your cluster.")
+		}
+		usage := map[string]state.Usage{}
+		for _, i := range active {
+			usage[i.ID] = snap.InstanceUsage(i.ID)
+		}
+		out := &RunTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
+		var tasks []*state.Task
+		for n := int32(0); n < count; n++ {
+			inst, failure := a.pick(active, all, usage, ls)
+			if inst == nil {
+				out.Failures = append(out.Failures, failure)
+				continue
+			}
+			t := a.newTask(c, ls, inst)
+			u := usage[inst.ID]
+			u.CPU += t.CPU
+			u.Memory += t.Memory
+			u.Tasks++
+			u.PortsTCP, u.PortsUDP = withPorts(u.PortsTCP, t.PortsTCP), withPorts(u.PortsUDP, t.PortsUDP)
+			usage[inst.ID] = u
+			tasks = append(tasks, t)
+		}
+		if len(tasks) > 0 || tokenKey != "" {
+			placed, err := state.Do[[]*state.Task](ctx, a.store, &state.RunTasks{Tasks: tasks, TokenKey: tokenKey, RequestHash: reqHash})
+			if err != nil {
+				if e, ok := errdefs.As(err); ok && errors.Is(err, errdefs.ErrInvalidArgument) {
+					return nil, invalidParam("%s", e.Message)
+				}
+				return nil, err
+			}
+			if len(tasks) == 0 || (len(placed) > 0 && placed[0].TaskID != tasks[0].TaskID) {
+				// A repeat of an earlier request with the same client token.
+				out.Failures = []Failure{}
+			}
+			snap = a.store.Snapshot()
+			for _, t := range placed {
+				out.Tasks = append(out.Tasks, taskView(snap, t, true))
+			}
+		}
+		return out, nil
+	})
+}
+
+func withPorts(m map[int32]bool, ports []int32) map[int32]bool {
+	n := map[int32]bool{}
+	for p := range m {
+		n[p] = true
+	}
+	for _, p := range ports {
+		n[p] = true
+	}
+	return n
+}
+
+// pick chooses the instance with room and the fewest tasks; when none has
+// room it returns the failure ECS reports, naming the closest instance.
+func (a *API) pick(active, all []*state.ContainerInstance, usage map[string]state.Usage, ls *launchSpec) (*state.ContainerInstance, Failure) {
+	probe := &state.Task{CPU: ls.cpu, Memory: ls.mem, PortsTCP: ls.tcp, PortsUDP: ls.udp}
+	var best *state.ContainerInstance
+	reason, closest := "", (*state.ContainerInstance)(nil)
+	for _, i := range active {
+		r := state.Fits(i, usage[i.ID], probe)
+		if r == "" {
+			if best == nil || usage[i.ID].Tasks < usage[best.ID].Tasks {
+				best = i
+			}
+			continue
+		}
+		if closest == nil || rank(r) > rank(reason) {
+			reason, closest = r, i
+		}
+	}
+	if best != nil {
+		return best, Failure{}
+	}
+	if closest == nil {
+		// Instances exist but none is ACTIVE with a connected agent.
+		closest, reason = all[0], "AGENT"
+		for _, i := range all {
+			if i.Status != state.InstanceActive {
+				closest, reason = i, "AGENT"
+			}
+		}
+	}
+	return nil, Failure{Arn: ptr(closest.ARN), Reason: ptr(reason)}
+}
+
+// rank orders failure reasons by how close the instance came: one that only
+// lacks ports came closer than one that lacks CPU.
+func rank(reason string) int {
+	switch reason {
+	case "RESOURCE:PORTS":
+		return 3
+	case "RESOURCE:MEMORY":
+		return 2
+	case "RESOURCE:CPU":
+		return 1
+	}
+	return 0
+}
+
+// clusterForLaunch resolves the cluster for RunTask, creating the default
+// cluster on first use as ECS does.
+func (a *API) clusterForLaunch(ctx context.Context, c *awsapi.Caller, ref *string) (*state.Cluster, error) {
+	snap := a.store.Snapshot()
+	cl, err := a.activeCluster(snap, c, ref)
+	if err == nil {
+		return cl, nil
+	}
+	if ref != nil && *ref != "" && *ref != defaultCluster {
+		return nil, err
+	}
+	return state.Do[*state.Cluster](ctx, a.store, &state.CreateCluster{Cluster: &state.Cluster{
+		Account: c.Account, Region: c.Region, Name: defaultCluster,
+		ARN:       ecsARN(c.Region, c.Account, "cluster/"+defaultCluster),
+		Settings:  []state.Setting{{Name: "containerInsights", Value: "disabled"}},
+		CreatedAt: a.now().UTC(),
+	}})
+}
+
+// StartTask starts one task on each named instance.
+func (a *API) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskOutput, error) {
+	c := awsapi.CallerFrom(ctx)
+	if len(in.ContainerInstances) == 0 || len(in.ContainerInstances) > 10 {
+		return nil, invalidParam("containerInstances must contain between 1 and 10 container instances.")
+	}
+	snap := a.store.Snapshot()
+	cluster, err := a.activeCluster(snap, c, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	return retryConflicts(ctx, func() (*StartTaskOutput, error) {
+		snap := a.store.Snapshot()
+		ls, err := a.launch(c, snap, cluster, in.TaskDefinition, in.Overrides, in.Group, in.StartedBy, in.Tags, in.PropagateTags, in.NetworkConfiguration, in.EnableExecuteCommand)
+		if err != nil {
+			return nil, err
+		}
+		out := &StartTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
+		usage := map[string]state.Usage{}
+		var tasks []*state.Task
+		for _, ref := range in.ContainerInstances {
+			inst := findInstance(snap, c, cluster.Name, ref)
+			if inst == nil || inst.Status == state.InstanceInactive {
+				arn := ref
+				if !isARN(ref) {
+					arn = ecsARN(c.Region, c.Account, "container-instance/"+cluster.Name+"/"+ref)
+				}
+				out.Failures = append(out.Failures, Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
+				continue
+			}
+			if _, ok := usage[inst.ID]; !ok {
+				usage[inst.ID] = snap.InstanceUsage(inst.ID)
+			}
+			if inst.Status != state.InstanceActive || !a.connected(inst) {
+				out.Failures = append(out.Failures, Failure{Arn: ptr(inst.ARN), Reason: ptr("AGENT")})
+				continue
+			}
+			t := a.newTask(c, ls, inst)
+			if r := state.Fits(inst, usage[inst.ID], t); r != "" {
+				out.Failures = append(out.Failures, Failure{Arn: ptr(inst.ARN), Reason: ptr(r)})
+				continue
+			}
+			u := usage[inst.ID]
+			u.CPU, u.Memory, u.Tasks = u.CPU+t.CPU, u.Memory+t.Memory, u.Tasks+1
+			u.PortsTCP, u.PortsUDP = withPorts(u.PortsTCP, t.PortsTCP), withPorts(u.PortsUDP, t.PortsUDP)
+			usage[inst.ID] = u
+			tasks = append(tasks, t)
+		}
+		if len(tasks) > 0 {
+			placed, err := state.Do[[]*state.Task](ctx, a.store, &state.RunTasks{Tasks: tasks})
+			if err != nil {
+				return nil, err
+			}
+			snap = a.store.Snapshot()
+			for _, t := range placed {
+				out.Tasks = append(out.Tasks, taskView(snap, t, true))
+			}
+		}
+		return out, nil
+	})
+}
+
+// findTask resolves a task reference (ARN or id) in a cluster.
+func findTask(snap *state.Snapshot, c *awsapi.Caller, cluster, ref string) *state.Task {
+	id := ref
+	if strings.HasPrefix(ref, "arn:") {
+		p, ok := ParseARN(ref)
+		if !ok || p.Service != "ecs" || p.Account != c.Account || p.Region != c.Region {
+			return nil
+		}
+		rest, found := strings.CutPrefix(p.Resource, "task/")
+		if !found {
+			return nil
+		}
+		cl, tid, two := strings.Cut(rest, "/")
+		if two {
+			if cl != cluster {
+				return nil
+			}
+			id = tid
+		} else {
+			id = rest
+		}
+	}
+	return snap.Task(state.Key(c.Account, c.Region, cluster, id))
+}
+
+type StopTaskInput struct {
+	Cluster *string `json:"cluster"`
+	Task    *string `json:"task"`
+	Reason  *string `json:"reason"`
+}
+type StopTaskOutput struct {
+	Task Task `json:"task"`
+}
+
+// StopTask asks the agent to stop a task: SIGTERM, then SIGKILL after each
+// container's stopTimeout.
+func (a *API) StopTask(ctx context.Context, in *StopTaskInput) (*StopTaskOutput, error) {
+	c := awsapi.CallerFrom(ctx)
+	ref, err := required(in.Task, "task")
+	if err != nil {
+		return nil, err
+	}
+	reason := "Task stopped by user"
+	if in.Reason != nil && *in.Reason != "" {
+		if len(*in.Reason) > 255 {
+			return nil, invalidParam("reason can have at most 255 characters.")
+		}
+		reason = *in.Reason
+	}
+	snap := a.store.Snapshot()
+	cl, err := a.activeCluster(snap, c, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	t := findTask(snap, c, cl.Name, ref)
+	if t == nil {
+		return nil, invalidParam("The referenced task was not found.")
+	}
+	stopped, err := state.Do[*state.Task](ctx, a.store, &state.StopTask{TaskKey: t.ID, StopCode: "UserInitiated", Reason: reason, At: a.now().UTC()})
+	if err != nil {
+		return nil, err
+	}
+	return &StopTaskOutput{Task: taskView(a.store.Snapshot(), stopped, false)}, nil
+}
+
+type DescribeTasksInput struct {
+	Cluster *string  `json:"cluster"`
+	Tasks   []string `json:"tasks"`
+	Include []string `json:"include"`
+}
+type DescribeTasksOutput struct {
+	Tasks    []Task    `json:"tasks"`
+	Failures []Failure `json:"failures"`
+}
+
+// DescribeTasks describes tasks; unknown ones are MISSING failures.
+func (a *API) DescribeTasks(ctx context.Context, in *DescribeTasksInput) (*DescribeTasksOutput, error) {
+	c := awsapi.CallerFrom(ctx)
+	if len(in.Tasks) == 0 {
+		return nil, invalidParam("Tasks cannot be empty.")
+	}
+	if len(in.Tasks) > 100 {
+		return nil, invalidParam("tasks can have at most 100 items.")
+	}
+	withTags := false
+	for _, inc := range in.Include {
+		if inc != "TAGS" {
+			return nil, invalidParam("Invalid include value %q. Valid values: TAGS.", inc)
+		}
+		withTags = true
+	}
+	snap := a.store.Snapshot()
+	cl, err := a.activeCluster(snap, c, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	out := &DescribeTasksOutput{Tasks: []Task{}, Failures: []Failure{}}
+	for _, ref := range in.Tasks {
+		t := findTask(snap, c, cl.Name, ref)
+		if t == nil {
+			arn := ref
+			if !isARN(ref) {
+				arn = ecsARN(c.Region, c.Account, "task/"+cl.Name+"/"+ref)
+			}
+			out.Failures = append(out.Failures, Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
+			continue
+		}
+		out.Tasks = append(out.Tasks, taskView(snap, t, withTags))
+	}
+	return out, nil
+}
+
+type ListTasksInput struct {
+	Cluster           *string `json:"cluster"`
+	ContainerInstance *string `json:"containerInstance"`
+	Family            *string `json:"family"`
+	StartedBy         *string `json:"startedBy"`
+	ServiceName       *string `json:"serviceName"`
+	DesiredStatus     *string `json:"desiredStatus"`
+	LaunchType        *string `json:"launchType"`
+	MaxResults        *int32  `json:"maxResults"`
+	NextToken         *string `json:"nextToken"`
+}
+type ListTasksOutput struct {
+	TaskArns  []string `json:"taskArns"`
+	NextToken *string  `json:"nextToken,omitempty"`
+}
+
+// ListTasks lists task ARNs by filters; desiredStatus defaults to RUNNING.
+func (a *API) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksOutput, error) {
+	c := awsapi.CallerFrom(ctx)
+	desired := state.TaskRunning
+	if in.DesiredStatus != nil {
+		switch *in.DesiredStatus {
+		case "RUNNING", "STOPPED":
+			desired = *in.DesiredStatus
+		case "PENDING":
+			// ECS never sets desiredStatus PENDING.
+			desired = "PENDING"
+		default:
+			return nil, invalidParam("Invalid desiredStatus %q. Valid values: RUNNING, PENDING, STOPPED.", *in.DesiredStatus)
+		}
+	}
+	if in.LaunchType != nil && !slices.Contains([]string{"EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}, *in.LaunchType) {
+		return nil, invalidParam("Invalid launchType %q.", *in.LaunchType)
+	}
+	if in.StartedBy != nil && in.ServiceName != nil {
+		return nil, invalidParam("startedBy and serviceName cannot both be specified.")
+	}
+	n, err := pageSize(in.MaxResults, 100, 100)
+	if err != nil {
+		return nil, err
+	}
+	after, err := decodeToken(in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	snap := a.store.Snapshot()
+	cl, err := a.activeCluster(snap, c, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if in.ServiceName != nil {
+		return nil, &awsapi.Error{Code: "ServiceNotFoundException", Message: "Service not found."}
+	}
+	instKey := ""
+	if in.ContainerInstance != nil {
+		inst := findInstance(snap, c, cl.Name, *in.ContainerInstance)
+		if inst == nil {
+			return nil, invalidParam("The referenced container instance %s was not found.", *in.ContainerInstance)
+		}
+		instKey = inst.ID
+	}
+	var matching []*state.Task
+	for t := range snap.Tasks(c.Account, c.Region, cl.Name, "") {
+		if t.DesiredStatus != desired || (instKey != "" && t.InstanceKey != instKey) ||
+			(in.Family != nil && t.Family != *in.Family) || (in.StartedBy != nil && t.StartedBy != *in.StartedBy) ||
+			(in.LaunchType != nil && t.LaunchType != *in.LaunchType) {
+			continue
+		}
+		matching = append(matching, t)
+	}
+	sort.Slice(matching, func(i, j int) bool { return matching[i].ID < matching[j].ID })
+	seq := func(yield func(*state.Task) bool) {
+		for _, t := range matching {
+			if after != "" && t.ID <= after {
+				continue
+			}
+			if !yield(t) {
+				return
+			}
+		}
+	}
+	page, next := paginate(seq, n, func(t *state.Task) string { return t.ID })
+	out := &ListTasksOutput{TaskArns: []string{}, NextToken: next}
+	for _, t := range page {
+		out.TaskArns = append(out.TaskArns, t.ARN)
+	}
+	return out, nil
+}
