@@ -153,12 +153,12 @@ func clusterView(snap *state.Snapshot, c *state.Cluster, include map[string]bool
 		RegisteredContainerInstancesCount: counts.instances,
 		RunningTasksCount:                 counts.running,
 		PendingTasksCount:                 counts.pending,
-		ClusterArn:                      c.ARN,
-		ClusterName:                     c.Name,
-		Status:                          c.Status,
-		CapacityProviders:               append([]string{}, c.CapacityProviders...),
-		DefaultCapacityProviderStrategy: []CapacityProviderStrategyItem{},
-		ServiceConnectDefaults:          c.ServiceConnectDefaults,
+		ClusterArn:                        c.ARN,
+		ClusterName:                       c.Name,
+		Status:                            c.Status,
+		CapacityProviders:                 append([]string{}, c.CapacityProviders...),
+		DefaultCapacityProviderStrategy:   []CapacityProviderStrategyItem{},
+		ServiceConnectDefaults:            c.ServiceConnectDefaults,
 	}
 	for _, s := range c.DefaultCapacityProviderStrategy {
 		out.DefaultCapacityProviderStrategy = append(out.DefaultCapacityProviderStrategy, CapacityProviderStrategyItem{

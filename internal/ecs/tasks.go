@@ -478,7 +478,7 @@ func (a *API) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, er
 				}
 				return nil, err
 			}
-			if len(tasks) == 0 || (len(placed) > 0 && placed[0].TaskID != tasks[0].TaskID) {
+			if len(placed) > 0 && (len(tasks) == 0 || placed[0].TaskID != tasks[0].TaskID) {
 				// A repeat of an earlier request with the same client token.
 				out.Failures = []Failure{}
 			}

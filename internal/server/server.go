@@ -202,7 +202,12 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	addr := ln.Addr().String()
 	s.addr.Store(&addr)
+	// Requests derive from serveCtx, so that long polls (agents' blocking
+	// queries) end as soon as shutdown begins.
+	serveCtx, cancelServe := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelServe()
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return serveCtx },
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -221,10 +226,14 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.ready.Store(false)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	cancelServe()
+	// Give requests in flight a moment to finish, then close what is left
+	// (including connections opened but never used, which Shutdown would
+	// otherwise wait on).
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		s.log.Warn("shutdown", "err", err)
+		_ = srv.Close()
 	}
 	<-errc
 	return nil

@@ -272,7 +272,7 @@ func (c *RunTasks) apply(tx *txn) (any, error) {
 		}
 		out = append(out, n)
 	}
-	if c.TokenKey != "" {
+	if c.TokenKey != "" && len(out) > 0 {
 		rec := &ClientTokenRecord{ID: c.TokenKey, RequestHash: c.RequestHash, CreateIndex: tx.index, ModifyIndex: tx.index}
 		for _, t := range out {
 			rec.TaskIDs = append(rec.TaskIDs, t.ID)

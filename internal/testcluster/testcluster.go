@@ -5,9 +5,12 @@ package testcluster
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,11 +19,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/berthhq/berth/internal/agent"
+	"github.com/berthhq/berth/internal/runtime"
+	"github.com/berthhq/berth/internal/runtime/fake"
 	"github.com/berthhq/berth/internal/server"
 )
 
-// Cluster is a running in-process control plane.
+// Cluster is a running in-process control plane, with its agents.
 type Cluster struct {
+	// Agents are the node agents started with WithFakeAgents, in order.
+	Agents  []*Agent
 	Server  *server.Server
 	DataDir string
 	// Endpoint is the base URL of the API port.
@@ -29,23 +37,43 @@ type Cluster struct {
 	Region string
 }
 
-// Option changes the server configuration before start.
-type Option func(*server.Config)
+// Agent is a node agent of the cluster running on a fake engine.
+type Agent struct {
+	Agent   *agent.Agent
+	Runtime *fake.Fake
+}
+
+type options struct {
+	server     server.Config
+	fakeAgents int
+	agentCfg   func(*agent.Config)
+}
+
+// Option changes how the cluster starts.
+type Option func(*options)
 
 // WithAuth sets the auth mode.
-func WithAuth(mode string) Option { return func(c *server.Config) { c.Auth = mode } }
+func WithAuth(mode string) Option { return func(o *options) { o.server.Auth = mode } }
 
 // WithDataDir uses dir instead of a fresh temporary directory, to restart
 // on the state a previous cluster left.
-func WithDataDir(dir string) Option { return func(c *server.Config) { c.DataDir = dir } }
+func WithDataDir(dir string) Option { return func(o *options) { o.server.DataDir = dir } }
+
+// WithFakeAgents starts n agents on fake engines, registered in the default
+// cluster, each with the image "testapp:latest" (internal/testapp's flags).
+// configure, when not nil, adjusts each agent's configuration.
+func WithFakeAgents(n int, configure func(*agent.Config)) Option {
+	return func(o *options) { o.fakeAgents, o.agentCfg = n, configure }
+}
 
 // Start boots a control plane and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Cluster {
 	t.Helper()
-	cfg := server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Logger: testLogger()}
-	for _, o := range opts {
-		o(&cfg)
+	o := options{server: server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Logger: testLogger()}}
+	for _, opt := range opts {
+		opt(&o)
 	}
+	cfg := o.server
 	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
@@ -68,7 +96,53 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 			t.Errorf("server.Run: %v", err)
 		}
 	})
-	return &Cluster{Server: srv, DataDir: cfg.DataDir, Endpoint: "http://" + srv.Addr(), Region: "us-east-1"}
+	c := &Cluster{Server: srv, DataDir: cfg.DataDir, Endpoint: "http://" + srv.Addr(), Region: "us-east-1"}
+	for i := 0; i < o.fakeAgents; i++ {
+		c.Agents = append(c.Agents, c.startFakeAgent(t, i, o.agentCfg))
+	}
+	return c
+}
+
+func (c *Cluster) startFakeAgent(t testing.TB, i int, configure func(*agent.Config)) *Agent {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(c.DataDir, server.JoinTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := fake.New(fake.Config{Host: runtime.HostInfo{Hostname: fmt.Sprintf("fake-%d", i)}})
+	rt.AddImage("testapp:latest")
+	cfg := agent.Config{
+		Server: c.Endpoint, JoinToken: strings.TrimSpace(string(token)), DataDir: t.TempDir(),
+		Resync: 100 * time.Millisecond, StopTimeout: 2 * time.Second, Logger: testLogger(),
+		AvailabilityZone: fmt.Sprintf("us-east-1%c", 'a'+i%3),
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	a, err := agent.New(cfg, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	select {
+	case <-a.Registered():
+	case err := <-done:
+		cancel()
+		t.Fatalf("agent %d: %v", i, err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("agent %d did not register within 30s", i)
+	}
+	// Registered before the server stops (cleanups run last-in first-out).
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("agent %d: %v", i, err)
+		}
+	})
+	return &Agent{Agent: a, Runtime: rt}
 }
 
 func testLogger() *slog.Logger {
