@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	goruntime "runtime"
 	"sync"
@@ -49,9 +50,11 @@ type Config struct {
 	// Resync is how often each task re-reads its containers' state, in case
 	// an engine event was missed.
 	Resync time.Duration
-	// EnvEndpoint is put in tasks' AWS_ENDPOINT_URL (default: Server).
-	EnvEndpoint string
-	Logger      *slog.Logger
+	// MetadataAddr is where the task metadata endpoint listens (default: the
+	// engine's bridge gateway, else 127.0.0.1, on a free port). It also
+	// relays tasks' AWS API calls to the server.
+	MetadataAddr string
+	Logger       *slog.Logger
 }
 
 // Validate fills defaults and checks the configuration.
@@ -86,9 +89,6 @@ func (c *Config) Validate() error {
 	if c.Resync == 0 {
 		c.Resync = 5 * time.Second
 	}
-	if c.EnvEndpoint == "" {
-		c.EnvEndpoint = c.Server
-	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -111,6 +111,7 @@ type Agent struct {
 	byCtr   map[string]*runner // by container id
 
 	reports *reporter
+	meta    *metadataServer
 	wg      sync.WaitGroup
 	ready   chan struct{}
 }
@@ -165,13 +166,38 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.register(ctx, info); err != nil {
 		return err
 	}
-	close(a.ready)
+	addr := a.cfg.MetadataAddr
+	if addr == "" {
+		host := info.BridgeGateway
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		addr = net.JoinHostPort(host, "0")
+	}
+	// Containers keep the endpoint's address in their environment: listen
+	// where the last run of the agent did when possible.
+	var meta *metadataServer
+	if prev := local.metadataAddr(); prev != "" && a.cfg.MetadataAddr == "" {
+		meta, _ = newMetadataServer(a, prev)
+	}
+	if meta == nil {
+		if meta, err = newMetadataServer(a, addr); err != nil {
+			return fmt.Errorf("agent: task metadata endpoint on %s: %w", addr, err)
+		}
+	}
+	if err := local.saveMetadataAddr(meta.ln.Addr().String()); err != nil {
+		meta.ln.Close()
+		return fmt.Errorf("agent: save metadata address: %w", err)
+	}
+	a.meta = meta
 	a.reports = newReporter(a.client, local, a.log)
+	close(a.ready)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); a.meta.run(ctx) }()
 	go func() { defer wg.Done(); a.reports.run(ctx) }()
 	go func() { defer wg.Done(); a.heartbeat(ctx) }()
 	go func() { defer wg.Done(); a.events(ctx) }()
@@ -360,6 +386,9 @@ func (a *Agent) forget(r *runner) {
 		if rr == r {
 			delete(a.byCtr, id)
 		}
+	}
+	if a.meta != nil {
+		a.meta.forget(r)
 	}
 }
 

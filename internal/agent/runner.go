@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ const (
 	stopFailedToStart   = "TaskFailedToStart"
 	reasonEssential     = "Essential container in task exited"
 	reasonOOM           = "OutOfMemoryError: Container killed due to memory usage"
+	reasonMissing       = "container missing: it no longer exists on the host"
 )
 
 // ctr is the agent's view of one container of its task.
@@ -44,6 +46,7 @@ type ctr struct {
 	ports    []agentapi.NetworkBinding
 	startAt  time.Time // when it became eligible to start (for startTimeout)
 	neverRun bool      // it was never started and never will be
+	missing  bool      // it vanished from the engine: exited with no exit code
 }
 
 func (c *ctr) essential() bool { return c.def.Essential == nil || *c.def.Essential }
@@ -55,6 +58,7 @@ type runner struct {
 
 	mu   sync.Mutex
 	task agentapi.Task // latest assignment
+	pub  metaView      // what the metadata endpoint shows
 	wake chan struct{}
 
 	// Owned by the run goroutine.
@@ -101,7 +105,7 @@ func (r *runner) report() {
 		switch {
 		case c.exited || c.neverRun && s.LastStatus == statusStopped:
 			cs.LastStatus = statusStopped
-			if c.exited {
+			if c.exited && !c.missing {
 				code := int32(c.exitCode)
 				cs.ExitCode = &code
 			}
@@ -139,8 +143,59 @@ func (r *runner) report() {
 		health = "HEALTHY"
 	}
 	s.HealthStatus = health
+	r.publish(s)
 	r.a.reports.send(s)
 }
+
+// publish makes the task's current state visible to the metadata endpoint.
+func (r *runner) publish(s agentapi.TaskState) {
+	t := r.current()
+	v := metaView{metaTask{
+		Cluster: t.ClusterARN, TaskARN: t.TaskARN, DesiredStatus: t.DesiredStatus, KnownStatus: s.LastStatus,
+		PullStartedAt: timeOrNil(s.PullStartedAt), PullStoppedAt: timeOrNil(s.PullStoppedAt),
+		ExecutionStoppedAt: timeOrNil(s.ExecutionStoppedAt), AvailabilityZone: r.a.cfg.AvailabilityZone, LaunchType: "EC2",
+		Containers: []metaContainer{},
+	}}
+	if r.td != nil {
+		v.Family, v.Revision = r.td.Family, itoa(int(r.td.Revision))
+	}
+	if t.CPU > 0 || t.Memory > 0 {
+		v.Limits = &metaLimits{CPU: float64(t.CPU) / 1024, Memory: t.Memory}
+	}
+	refs := map[string]string{}
+	for _, ref := range t.Containers {
+		refs[ref.Name] = ref.ContainerARN
+	}
+	for i, c := range r.containers {
+		mc := metaContainer{
+			DockerID: c.id, Name: c.def.Name, DockerName: c.spec.Name, Image: c.def.Image, ImageID: c.digest,
+			Labels: c.spec.Labels, DesiredStatus: t.DesiredStatus, KnownStatus: s.Containers[i].LastStatus,
+			Limits: metaLimits{CPU: float64(c.def.CPU), Memory: int64(valueOr(c.def.Memory, 0))},
+			Type:   "NORMAL", ContainerARN: refs[c.def.Name], LogDriver: c.spec.LogDriver, LogOptions: c.spec.LogOptions,
+			Networks: []metaNetwork{{NetworkMode: c.spec.NetworkMode}},
+		}
+		if c.exited && !c.missing {
+			code := c.exitCode
+			mc.ExitCode = &code
+		}
+		for _, p := range c.ports {
+			mc.Ports = append(mc.Ports, metaPort{ContainerPort: p.ContainerPort, Protocol: p.Protocol, HostPort: p.HostPort, HostIP: p.BindIP})
+		}
+		v.Containers = append(v.Containers, mc)
+	}
+	r.mu.Lock()
+	r.pub = v
+	r.mu.Unlock()
+}
+
+// metadata returns what the metadata endpoint shows of the task.
+func (r *runner) metadata() metaView {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pub
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func (r *runner) run(ctx context.Context) {
 	t := r.current()
@@ -193,8 +248,11 @@ func (r *runner) run(ctx context.Context) {
 // and takes them over as they are. It reports whether any existed.
 func (r *runner) adopt(ctx context.Context) bool {
 	list, err := r.a.rt.ListContainers(ctx, map[string]string{LabelTaskARN: r.current().TaskARN, LabelInstance: r.a.id.InstanceID})
-	if err != nil || len(list) == 0 {
+	if err != nil {
 		return false
+	}
+	if len(list) == 0 && r.current().LastStatus != statusRunning {
+		return false // never started here: start it now
 	}
 	byName := map[string]runtime.Container{}
 	for _, c := range list {
@@ -205,13 +263,14 @@ func (r *runner) adopt(ctx context.Context) bool {
 		found, ok := byName[c.def.Name]
 		c.spec.Name = containerName(&t, c.def)
 		if !ok {
-			// Never created, or removed behind the agent's back.
-			c.neverRun = true
-			c.reason = "container missing: it no longer exists on the host"
+			// Removed behind the agent's back while it was down.
+			c.started, c.exited, c.missing = true, true, true
+			c.reason = reasonMissing
 			continue
 		}
 		c.id = found.ID
 		r.a.trackContainer(found.ID, r)
+		r.a.meta.register(r, c.def.Name)
 		for _, p := range found.Ports {
 			r.a.ports.hold(p.Protocol, p.HostPort)
 			r.held = append(r.held, [2]any{p.Protocol, p.HostPort})
@@ -257,13 +316,15 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride) string {
 		c.digest = digests[c.def.Image]
 	}
 
-	env := []string{
-		"AWS_EXECUTION_ENV=AWS_ECS_EC2",
-		"AWS_REGION=" + t.Region,
-		"AWS_DEFAULT_REGION=" + t.Region,
-		"AWS_ENDPOINT_URL=" + r.a.cfg.EnvEndpoint,
-	}
 	for _, c := range r.containers {
+		metaURI := r.a.meta.register(r, c.def.Name)
+		env := []string{
+			"AWS_EXECUTION_ENV=AWS_ECS_EC2",
+			"AWS_REGION=" + t.Region,
+			"AWS_DEFAULT_REGION=" + t.Region,
+			"AWS_ENDPOINT_URL=" + r.a.meta.base,
+			"ECS_CONTAINER_METADATA_URI_V4=" + metaURI,
+		}
 		hostPorts := map[int]int{}
 		mode := r.td.NetworkMode
 		if mode == "" || mode == "bridge" {
@@ -500,9 +561,8 @@ func (r *runner) refreshOne(ctx context.Context, c *ctr) {
 			if !c.started {
 				c.neverRun = true
 			}
-			c.exited = c.started
-			c.exitCode = 137
-			c.reason = "container missing: it no longer exists on the host"
+			c.exited, c.missing = c.started, c.started
+			c.reason = reasonMissing
 		}
 		return
 	}

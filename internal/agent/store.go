@@ -14,6 +14,7 @@ var (
 	bucketMeta = []byte("meta")
 	keyIdent   = []byte("identity")
 	keySeq     = []byte("seq")
+	keyMeta    = []byte("metadata-addr")
 )
 
 // identity is who the agent registered as.
@@ -85,4 +86,18 @@ func (s *localStore) nextSeq() (uint64, error) {
 		return b.Put(keySeq, buf[:])
 	})
 	return seq, err
+}
+
+// metadataAddr is the address the metadata endpoint listened on last time.
+func (s *localStore) metadataAddr() string {
+	var addr string
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		addr = string(tx.Bucket(bucketMeta).Get(keyMeta))
+		return nil
+	})
+	return addr
+}
+
+func (s *localStore) saveMetadataAddr(addr string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyMeta, []byte(addr)) })
 }

@@ -68,6 +68,10 @@ type HostInfo struct {
 	EngineVersion string // e.g. "20.10.24"
 	APIVersion    string // negotiated API version, e.g. "1.41"
 	Hostname      string
+	// BridgeGateway is the host's address on the engine's default bridge
+	// network (e.g. 172.17.0.1): where containers reach services of the
+	// host. Empty when the engine has no bridge network.
+	BridgeGateway string
 }
 
 // RegistryAuth are credentials for one pull.

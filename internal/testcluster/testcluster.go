@@ -41,6 +41,46 @@ type Cluster struct {
 type Agent struct {
 	Agent   *agent.Agent
 	Runtime *fake.Fake
+
+	cfg    agent.Config
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Stop stops the agent as a crash would leave things: its containers keep
+// running on the engine.
+func (a *Agent) Stop(t testing.TB) {
+	t.Helper()
+	if a.cancel == nil {
+		return
+	}
+	a.cancel()
+	if err := <-a.done; err != nil {
+		t.Errorf("agent: %v", err)
+	}
+	a.cancel = nil
+}
+
+// Start starts a stopped agent again on the same data directory and engine.
+func (a *Agent) Start(t testing.TB) {
+	t.Helper()
+	ag, err := agent.New(a.cfg, a.Runtime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ag.Run(ctx) }()
+	select {
+	case <-ag.Registered():
+	case err := <-done:
+		cancel()
+		t.Fatalf("agent: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("agent did not register within 30s")
+	}
+	a.Agent, a.cancel, a.done = ag, cancel, done
 }
 
 type options struct {
@@ -119,30 +159,11 @@ func (c *Cluster) startFakeAgent(t testing.TB, i int, configure func(*agent.Conf
 	if configure != nil {
 		configure(&cfg)
 	}
-	a, err := agent.New(cfg, rt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	select {
-	case <-a.Registered():
-	case err := <-done:
-		cancel()
-		t.Fatalf("agent %d: %v", i, err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatalf("agent %d did not register within 30s", i)
-	}
+	a := &Agent{Runtime: rt, cfg: cfg}
+	a.Start(t)
 	// Registered before the server stops (cleanups run last-in first-out).
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("agent %d: %v", i, err)
-		}
-	})
-	return &Agent{Agent: a, Runtime: rt}
+	t.Cleanup(func() { a.Stop(t) })
+	return a
 }
 
 func testLogger() *slog.Logger {
