@@ -21,6 +21,7 @@ import (
 
 	"github.com/berthhq/berth/internal/agentapi"
 	"github.com/berthhq/berth/internal/awsapi"
+	"github.com/berthhq/berth/internal/controller"
 	"github.com/berthhq/berth/internal/ecs"
 	"github.com/berthhq/berth/internal/sigv4"
 	"github.com/berthhq/berth/internal/state"
@@ -39,6 +40,11 @@ type Config struct {
 	AccountID string
 	// MaxBodyBytes caps API request bodies.
 	MaxBodyBytes int64
+	// TaskRetention is how long STOPPED tasks stay describable.
+	TaskRetention time.Duration
+	// AgentGrace is how long after its last heartbeat an agent still counts
+	// as connected.
+	AgentGrace time.Duration
 	// Logger receives all logs.
 	Logger *slog.Logger
 }
@@ -65,6 +71,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 16 << 20
+	}
+	if c.TaskRetention == 0 {
+		c.TaskRetention = time.Hour
+	}
+	if c.AgentGrace == 0 {
+		c.AgentGrace = 30 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -165,7 +177,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	gw.RegisterJSON(ecs.New(ecs.Config{Logger: s.cfg.Logger}, store).Service())
+	gw.RegisterJSON(ecs.New(ecs.Config{Logger: s.cfg.Logger, AgentGrace: s.cfg.AgentGrace}, store).Service())
 	gw.RegisterQuery(sts.New().Service())
 
 	mux := http.NewServeMux()
@@ -216,6 +228,17 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	ctrlCtx, stopControllers := context.WithCancel(ctx)
+	ctrlDone := make(chan struct{})
+	go func() {
+		defer close(ctrlDone)
+		gc := &controller.TaskGC{Store: store, Retention: s.cfg.TaskRetention, Logger: s.cfg.Logger}
+		_ = gc.Run(ctrlCtx)
+	}()
+	defer func() {
+		stopControllers()
+		<-ctrlDone
+	}()
 	s.ready.Store(true)
 	close(s.up)
 	s.log.Info("serving", "addr", addr, "data_dir", s.cfg.DataDir, "auth", s.cfg.Auth)

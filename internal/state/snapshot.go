@@ -200,3 +200,8 @@ func (s *Snapshot) ContainerInstanceByID(instanceID string) *ContainerInstance {
 
 // TasksIndex is the last raft index that changed any task.
 func (s *Snapshot) TasksIndex(ws memdb.WatchSet) uint64 { return s.Index(ws, tableTasks) }
+
+// AllTasks yields every task of every tenancy.
+func (s *Snapshot) AllTasks() iter.Seq[*Task] {
+	return scan[Task](s, nil, tableTasks, "", "")
+}
