@@ -41,6 +41,10 @@ type Config struct {
 	Attributes map[string]string
 	// ReservedMemoryMiB is kept back from tasks.
 	ReservedMemoryMiB int64
+	// ImagePullBehavior is default (pull, fall back to a local copy), always
+	// (pull, no fallback), once (pull the first time only) or prefer-cached
+	// (use a local copy when there is one), as the ECS agent's setting.
+	ImagePullBehavior string
 	// AllowPrivileged lets tasks run privileged containers.
 	AllowPrivileged bool
 	// StopTimeout is the default time between SIGTERM and SIGKILL.
@@ -86,6 +90,13 @@ func (c *Config) Validate() error {
 	if c.TaskCleanupWait == 0 {
 		c.TaskCleanupWait = 3 * time.Hour
 	}
+	switch c.ImagePullBehavior {
+	case "":
+		c.ImagePullBehavior = "default"
+	case "default", "always", "once", "prefer-cached":
+	default:
+		return fmt.Errorf("agent: image pull behavior %q is not default, always, once or prefer-cached", c.ImagePullBehavior)
+	}
 	if c.Resync == 0 {
 		c.Resync = 5 * time.Second
 	}
@@ -112,6 +123,7 @@ type Agent struct {
 
 	reports *reporter
 	meta    *metadataServer
+	pulled  sync.Map // image refs pulled by this agent (for "once")
 	wg      sync.WaitGroup
 	ready   chan struct{}
 }

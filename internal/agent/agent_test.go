@@ -171,3 +171,76 @@ func TestAgentRestartAdopts(t *testing.T) {
 		t.Errorf("a container the agent did not create was touched: %+v, %v", st, err)
 	}
 }
+
+func TestDependsOnAndPrivileged(t *testing.T) {
+	tc := testcluster.Start(t, testcluster.WithFakeAgents(1, nil))
+	c := tc.ECS()
+	_, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("ordered"),
+		ContainerDefinitions: []types.ContainerDefinition{
+			{Name: aws.String("app"), Image: aws.String("testapp:latest"), Memory: aws.Int32(16), Command: []string{"-listen", ":8080"},
+				DependsOn: []types.ContainerDependency{{ContainerName: aws.String("migrate"), Condition: types.ContainerConditionSuccess}}},
+			{Name: aws.String("migrate"), Image: aws.String("testapp:latest"), Memory: aws.Int32(16), Essential: aws.Bool(false),
+				Command: []string{"-sleep", "200ms"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := runOne(t, c, "ordered")
+	task := waitTask(t, c, arn, "RUNNING")
+	byName := map[string]types.Container{}
+	for _, ct := range task.Containers {
+		byName[aws.ToString(ct.Name)] = ct
+	}
+	rt := tc.Agents[0].Runtime
+	app, err := rt.InspectContainer(ctx, aws.ToString(byName["app"].RuntimeId))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mig, err := rt.InspectContainer(ctx, aws.ToString(byName["migrate"].RuntimeId))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mig.FinishedAt.IsZero() || app.StartedAt.Before(mig.FinishedAt) {
+		t.Errorf("app started at %v, before migrate finished at %v; want after (dependsOn SUCCESS)", app.StartedAt, mig.FinishedAt)
+	}
+
+	// A failing SUCCESS dependency stops the task before the dependent runs.
+	_, err = c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("broken"),
+		ContainerDefinitions: []types.ContainerDefinition{
+			{Name: aws.String("app"), Image: aws.String("testapp:latest"), Memory: aws.Int32(16), Command: []string{"-listen", ":8080"},
+				DependsOn: []types.ContainerDependency{{ContainerName: aws.String("migrate"), Condition: types.ContainerConditionSuccess}}},
+			{Name: aws.String("migrate"), Image: aws.String("testapp:latest"), Memory: aws.Int32(16), Essential: aws.Bool(false),
+				Command: []string{"-exit", "2"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := waitTask(t, c, runOne(t, c, "broken"), "STOPPED")
+	if got.StopCode != types.TaskStopCodeTaskFailedToStart {
+		t.Errorf("failed dependency: stopCode %s (%q); want TaskFailedToStart", got.StopCode, aws.ToString(got.StoppedReason))
+	}
+
+	// Privileged containers are refused unless the agent allows them.
+	_, err = c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("priv"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("testapp:latest"),
+			Memory: aws.Int32(16), Privileged: aws.Bool(true)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = waitTask(t, c, runOne(t, c, "priv"), "STOPPED")
+	if got.StopCode != types.TaskStopCodeTaskFailedToStart || !strings.Contains(aws.ToString(got.StoppedReason), "allow-privileged") {
+		t.Errorf("privileged task = %s %q; want TaskFailedToStart naming --allow-privileged", got.StopCode, aws.ToString(got.StoppedReason))
+	}
+	list, _ := rt.ListContainers(ctx, map[string]string{"berth.task-arn": aws.ToString(got.TaskArn)})
+	for _, ct := range list {
+		if ct.Running() {
+			t.Errorf("a container of the refused task is running")
+		}
+	}
+}

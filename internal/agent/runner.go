@@ -370,15 +370,25 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride) string {
 	return ""
 }
 
-// pull gets an image following the ECS agent's default behaviour: pull, and
-// fall back to a local copy when the pull fails.
+// pull gets an image as the configured pull behaviour says.
 func (r *runner) pull(ctx context.Context, ref string) (runtime.Image, error) {
+	behavior := r.a.cfg.ImagePullBehavior
+	if behavior == "prefer-cached" || behavior == "once" {
+		if _, done := r.a.pulled.Load(ref); done || behavior == "prefer-cached" {
+			if local, err := r.a.rt.InspectImage(ctx, ref); err == nil {
+				return local, nil
+			}
+		}
+	}
 	img, err := r.a.rt.PullImage(ctx, ref, nil)
 	if err == nil {
+		r.a.pulled.Store(ref, true)
 		return img, nil
 	}
-	if local, lerr := r.a.rt.InspectImage(ctx, ref); lerr == nil {
-		return local, nil
+	if behavior == "default" {
+		if local, lerr := r.a.rt.InspectImage(ctx, ref); lerr == nil {
+			return local, nil
+		}
 	}
 	return runtime.Image{}, err
 }
