@@ -43,11 +43,13 @@ func (c *Config) setDefaults() {
 	if c.ApplyTimeout == 0 {
 		c.ApplyTimeout = 10 * time.Second
 	}
+	// Frequent small snapshots bound what a restart replays from the log,
+	// and so the time to serve again.
 	if c.SnapshotThreshold == 0 {
-		c.SnapshotThreshold = 8192
+		c.SnapshotThreshold = 1024
 	}
 	if c.SnapshotInterval == 0 {
-		c.SnapshotInterval = 30 * time.Second
+		c.SnapshotInterval = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -87,7 +89,7 @@ func Open(cfg Config) (*Store, error) {
 	rc.CommitTimeout = 5 * time.Millisecond
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.SnapshotInterval = cfg.SnapshotInterval
-	rc.TrailingLogs = 4096
+	rc.TrailingLogs = 1024
 	rc.NoSnapshotRestoreOnStart = false
 
 	var (
@@ -169,8 +171,12 @@ func (s *Store) WaitLeader(ctx context.Context) error {
 // IsLeader reports whether this server currently leads.
 func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
 
-// Close stops raft and closes the log. Applied state is durable in the log.
+// Close snapshots the state (so the next start replays little), stops raft
+// and closes the log. Applied state is durable in the log either way.
 func (s *Store) Close() error {
+	if err := s.raft.Snapshot().Error(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
+		s.log.Warn("snapshot on close", "err", err)
+	}
 	err := s.raft.Shutdown().Error()
 	s.closeStores()
 	return err

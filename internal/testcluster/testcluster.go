@@ -6,6 +6,7 @@ package testcluster
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -185,7 +186,7 @@ func (c *Cluster) ConfigWith(accessKeyID, secret string) aws.Config {
 		Region:       c.Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKeyID, secret, ""),
 		BaseEndpoint: aws.String(c.Endpoint),
-		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
+		HTTPClient:   &http.Client{Transport: hideWriteTo{http.DefaultTransport}, Timeout: 30 * time.Second},
 		// Tests assert on first answers; retries would hide them.
 		RetryMaxAttempts: 1,
 	}
@@ -196,3 +197,21 @@ func (c *Cluster) ECS() *ecs.Client { return ecs.NewFromConfig(c.Config()) }
 
 // STS returns an STS client for the cluster.
 func (c *Cluster) STS() *sts.Client { return sts.NewFromConfig(c.Config()) }
+
+// hideWriteTo sends request bodies without their WriteTo method.
+//
+// smithy-go wraps request bodies in a reader whose WriteTo returns io.EOF once
+// the SDK has closed it, which it does as soon as the response arrives. When
+// the response beats net/http's final check of the body, the transport takes
+// that io.EOF for a failed write and closes the connection under the response
+// being read (aws/aws-sdk-go-v2#2737; the SDK hides it with a retry, which
+// tests turn off).
+type hideWriteTo struct{ base http.RoundTripper }
+
+func (h hideWriteTo) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body = struct{ io.ReadCloser }{r.Body}
+	}
+	return h.base.RoundTrip(r)
+}
