@@ -1,8 +1,9 @@
 // Command berth runs Berth: a self-hosted container platform that speaks the
 // AWS container APIs.
 //
-//	berth dev       the control plane with its data in ./.berth, for one machine
+//	berth dev       the control plane and one agent, data in ./.berth, for one machine
 //	berth server    the control plane
+//	berth agent     the node agent of one Docker host
 //	berth version   print the version
 package main
 
@@ -19,6 +20,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/berthhq/berth/internal/server"
 )
@@ -38,8 +40,9 @@ func main() {
 const usage = `usage: berth <command> [flags]
 
 commands:
-  dev       run the control plane for local use (data in ./.berth)
+  dev       run the control plane and a node agent for local use (data in ./.berth)
   server    run the control plane
+  agent     run the node agent on a Docker host
   version   print the version
 
 Run 'berth <command> -h' for a command's flags. Every flag can also be set
@@ -59,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runServer(args[0], args[1:], stdout, stderr, true)
 	case "server":
 		return runServer(args[0], args[1:], stdout, stderr, false)
+	case "agent":
+		return runAgent(args[1:], stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -96,9 +101,19 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		dataDir  = fs.String("data-dir", defaultDir, "directory for state, credentials and the join token")
 		auth     = fs.String("auth", "strict", "request authentication: strict, or permissive (accept any access key; for tools with dummy credentials only)")
 		account  = fs.String("account-id", "000000000000", "the default account id")
+		retain   = fs.Duration("task-retention", time.Hour, "how long STOPPED tasks stay describable")
+		grace    = fs.Duration("agent-grace", 30*time.Second, "how long after its last heartbeat an agent counts as connected")
 		logLevel = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		logJSON  = fs.Bool("log-json", false, "log as JSON lines instead of text")
 	)
+	var (
+		af      agentFlags
+		noAgent bool
+	)
+	if dev {
+		af.register(fs)
+		fs.BoolVar(&noAgent, "no-agent", false, "run the control plane only")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,23 +126,19 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 	if *dataDir == "" {
 		return fmt.Errorf("%s: --data-dir (or BERTH_DATA_DIR) is required", name)
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("%s: --log-level: %w", name, err)
+	logger, err := newLogger(stderr, *logLevel, *logJSON)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	var handler slog.Handler = slog.NewTextHandler(stderr, opts)
-	if *logJSON {
-		handler = slog.NewJSONHandler(stderr, opts)
-	}
-	logger := slog.New(handler)
 
 	srv, err := server.New(server.Config{
-		Listen:    *listen,
-		DataDir:   *dataDir,
-		Auth:      *auth,
-		AccountID: *account,
-		Logger:    logger,
+		Listen:        *listen,
+		DataDir:       *dataDir,
+		Auth:          *auth,
+		AccountID:     *account,
+		TaskRetention: *retain,
+		AgentGrace:    *grace,
+		Logger:        logger,
 	})
 	if err != nil {
 		return err
@@ -135,17 +146,44 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Run(ctx) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-srv.Up():
 	}
-	if dev {
-		printDevBanner(stdout, srv.Addr(), *dataDir)
+	if !dev {
+		return <-errc
 	}
-	return <-errc
+	printDevBanner(stdout, srv.Addr(), *dataDir)
+	if noAgent {
+		return <-errc
+	}
+	agentCtx, cancelAgent := context.WithCancel(ctx)
+	agentDone := make(chan struct{})
+	go func() {
+		defer close(agentDone)
+		if err := devAgent(agentCtx, &af, "http://"+srv.Addr(), *dataDir, logger, stdout); err != nil {
+			logger.Error("agent stopped", "err", err)
+		}
+	}()
+	err = <-errc
+	cancelAgent()
+	<-agentDone
+	return err
+}
+
+func newLogger(w io.Writer, level string, asJSON bool) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if asJSON {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
 }
 
 func printDevBanner(w io.Writer, addr, dataDir string) {

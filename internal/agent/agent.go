@@ -427,6 +427,9 @@ func (a *Agent) events(ctx context.Context) {
 				r := a.byCtr[ev.ContainerID]
 				a.mu.Unlock()
 				if r != nil {
+					if ev.Action == runtime.EventOOM {
+						r.noteOOM(ev.ContainerID)
+					}
 					r.notify()
 				}
 			case err, ok := <-errs:

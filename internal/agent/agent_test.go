@@ -89,7 +89,7 @@ func TestTaskEnvironmentAndMetadata(t *testing.T) {
 	}
 	var meta struct {
 		TaskARN, Family, KnownStatus string
-		Containers                  []struct{ Name, DockerId, KnownStatus string }
+		Containers                   []struct{ Name, DockerId, KnownStatus string }
 	}
 	if err := json.Unmarshal(body, &meta); err != nil {
 		t.Fatal(err)

@@ -57,8 +57,9 @@ type runner struct {
 	a *Agent
 
 	mu   sync.Mutex
-	task agentapi.Task // latest assignment
-	pub  metaView      // what the metadata endpoint shows
+	task agentapi.Task   // latest assignment
+	pub  metaView        // what the metadata endpoint shows
+	ooms map[string]bool // containers the engine reported an oom event for
 	wake chan struct{}
 
 	// Owned by the run goroutine.
@@ -78,6 +79,23 @@ func (r *runner) update(t agentapi.Task) {
 	r.task = t
 	r.mu.Unlock()
 	r.notify()
+}
+
+// noteOOM records an engine oom event for a container. Docker sometimes
+// sends the event without setting OOMKilled, or after the die event.
+func (r *runner) noteOOM(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ooms == nil {
+		r.ooms = map[string]bool{}
+	}
+	r.ooms[id] = true
+}
+
+func (r *runner) sawOOM(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ooms[id]
 }
 
 func (r *runner) notify() {
@@ -593,7 +611,19 @@ func (r *runner) refreshOne(ctx context.Context, c *ctr) {
 	if c.started && (st.State == runtime.StateExited || st.State == runtime.StateDead) {
 		c.exited = true
 		c.exitCode = st.ExitCode
-		c.oom = st.OOMKilled
+		c.oom = st.OOMKilled || r.sawOOM(c.id)
+		if !c.oom && st.ExitCode == 137 {
+			// A kill: the OOM killer's, or SIGKILL after the stop timeout.
+			// The engine's oom signal can trail the exit by a moment.
+			select {
+			case <-ctx.Done():
+			case <-time.After(300 * time.Millisecond):
+			}
+			if again, err := r.a.rt.InspectContainer(ctx, c.id); err == nil && again.OOMKilled {
+				c.oom = true
+			}
+			c.oom = c.oom || r.sawOOM(c.id)
+		}
 		if c.oom {
 			c.reason = reasonOOM
 		}
