@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	goruntime "runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -363,9 +365,13 @@ func (a *Agent) watch(ctx context.Context) error {
 			continue
 		}
 		backoff = time.Second
+		first := index == 0
 		index = resp.Index
 		for _, t := range resp.Tasks {
 			a.assign(ctx, t)
+		}
+		if first {
+			a.removeOrphans(ctx, resp.Tasks)
 		}
 	}
 	return nil
@@ -450,3 +456,43 @@ func (a *Agent) events(ctx context.Context) {
 
 // isNotFound reports whether err means the engine has no such object.
 func isNotFound(err error) bool { return errors.Is(err, errdefs.ErrNotFound) }
+
+// removeOrphans removes, once after a (re)start, this instance's containers
+// and volumes whose task is no longer assigned to it: tasks that stopped
+// while the agent was down, or that the server forgot. Containers the agent
+// did not create carry no instance label and are never touched.
+func (a *Agent) removeOrphans(ctx context.Context, assigned []agentapi.Task) {
+	keep := map[string]bool{}
+	var keepVolumes []string
+	for _, t := range assigned {
+		keep[t.TaskARN] = true
+		keepVolumes = append(keepVolumes, volumeName(&t, ""))
+	}
+	mine := map[string]string{LabelInstance: a.id.InstanceID}
+	list, err := a.rt.ListContainers(ctx, mine)
+	if err != nil {
+		a.log.Warn("list containers for orphans", "err", err)
+		return
+	}
+	for _, c := range list {
+		if keep[c.Labels[LabelTaskARN]] {
+			continue
+		}
+		a.log.Info("removing orphaned container", "container", c.Name, "task_arn", c.Labels[LabelTaskARN])
+		if err := a.rt.RemoveContainer(ctx, c.ID); err != nil && !isNotFound(err) {
+			a.log.Warn("remove orphaned container", "container", c.Name, "err", err)
+		}
+	}
+	vols, err := a.rt.ListVolumes(ctx, mine)
+	if err != nil {
+		return
+	}
+	for _, v := range vols {
+		if slices.ContainsFunc(keepVolumes, func(prefix string) bool { return strings.HasPrefix(v, prefix) }) {
+			continue
+		}
+		if err := a.rt.RemoveVolume(ctx, v); err != nil && !isNotFound(err) {
+			a.log.Debug("remove orphaned volume", "volume", v, "err", err)
+		}
+	}
+}

@@ -244,3 +244,49 @@ func TestDependsOnAndPrivileged(t *testing.T) {
 		}
 	}
 }
+
+func TestEngineRestartAndOrphans(t *testing.T) {
+	tc := testcluster.Start(t, testcluster.WithFakeAgents(1, nil))
+	c := tc.ECS()
+	registerApp(t, c, "web", "-listen", ":8080")
+	arn := runOne(t, c, "web")
+	waitTask(t, c, arn, "RUNNING")
+	ag := tc.Agents[0]
+
+	// An engine restart without live-restore kills every container: the
+	// task is reported STOPPED with the container's exit code.
+	ag.Runtime.Restart()
+	got := waitTask(t, c, arn, "STOPPED")
+	if ec := got.Containers[0].ExitCode; ec == nil || *ec != 137 || got.StopCode != types.TaskStopCodeEssentialContainerExited {
+		t.Errorf("after an engine restart: exit %v, stopCode %s; want 137 and EssentialContainerExited", ec, got.StopCode)
+	}
+
+	// A container of this instance whose task the server no longer assigns
+	// is removed when the agent starts.
+	arn2 := runOne(t, c, "web")
+	waitTask(t, c, arn2, "RUNNING")
+	ag.Stop(t)
+	if _, err := c.StopTask(ctx, &ecs.StopTaskInput{Task: aws.String(arn2)}); err != nil {
+		t.Fatal(err)
+	}
+	// The restarted agent stops the task and keeps its container until the
+	// cleanup wait; the next restart finds it unassigned and removes it.
+	ag.Start(t)
+	waitTask(t, c, arn2, "STOPPED")
+	list, _ := ag.Runtime.ListContainers(ctx, map[string]string{"berth.task-arn": arn2})
+	if len(list) != 1 {
+		t.Fatalf("containers of the stopped task = %d; want 1 kept until cleanup", len(list))
+	}
+	ag.Stop(t)
+	ag.Start(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if list, _ = ag.Runtime.ListContainers(ctx, map[string]string{"berth.task-arn": arn2}); len(list) == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(list) != 0 {
+		t.Errorf("the stopped task's container survived an agent restart; want it removed as an orphan")
+	}
+}
