@@ -105,18 +105,7 @@ func (a *Agent) buildSpec(t *agentapi.Task, td *taskdef.TaskDefinition, c *taskd
 		spec.Privileged = true
 	}
 
-	cpu, mem, memRes := c.CPU, c.Memory, c.MemoryReservation
-	if co != nil {
-		if co.CPU != nil {
-			cpu = *co.CPU
-		}
-		if co.Memory != nil {
-			mem = co.Memory
-		}
-		if co.MemoryReservation != nil {
-			memRes = co.MemoryReservation
-		}
-	}
+	cpu, mem, memRes := c.Resources(ov)
 	// ECS passes 0 (or 1) CPU units as 2 shares, Docker's minimum.
 	spec.CPUShares = int64(max(cpu, 2))
 	if mem != nil {

@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"github.com/berthhq/berth/internal/awsapi"
 	"regexp"
 	"strings"
 )
@@ -58,4 +59,37 @@ func resolveName(ref, kind, account, region string) (string, bool) {
 		return "", false
 	}
 	return name, true
+}
+
+// missing is the MISSING failure for a reference that names nothing: the
+// reference itself when it is an ARN, else the ARN it would have in the
+// caller's tenancy under prefix (e.g. "cluster/", "task/<cluster>/").
+func missing(ref, prefix string, c *awsapi.Caller) Failure {
+	arn := ref
+	if !isARN(ref) {
+		arn = ecsARN(c.Region, c.Account, prefix+ref)
+	}
+	return Failure{Arn: ptr(arn), Reason: ptr("MISSING")}
+}
+
+// scopedID resolves a reference to a resource that lives in a cluster (a
+// task, a container instance): a bare id, or an ARN in the long form
+// kind/cluster/id or the old short form kind/id. ok is false for an ARN of
+// another kind, tenancy or cluster.
+func scopedID(ref, kind, cluster string, c *awsapi.Caller) (string, bool) {
+	if !strings.HasPrefix(ref, "arn:") {
+		return ref, true
+	}
+	p, ok := ParseARN(ref)
+	if !ok || p.Service != "ecs" || p.Account != c.Account || p.Region != c.Region {
+		return "", false
+	}
+	rest, found := strings.CutPrefix(p.Resource, kind+"/")
+	if !found {
+		return "", false
+	}
+	if cl, id, long := strings.Cut(rest, "/"); long {
+		return id, cl == cluster
+	}
+	return rest, true
 }

@@ -374,11 +374,7 @@ func (a *API) DescribeClusters(ctx context.Context, in *DescribeClustersInput) (
 			cl = snap.Cluster(c.Account, c.Region, name)
 		}
 		if cl == nil {
-			arn := ref
-			if !isARN(ref) {
-				arn = ecsARN(c.Region, c.Account, "cluster/"+ref)
-			}
-			out.Failures = append(out.Failures, Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
+			out.Failures = append(out.Failures, missing(ref, "cluster/", c))
 			continue
 		}
 		out.Clusters = append(out.Clusters, clusterView(snap, cl, include))

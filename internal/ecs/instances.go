@@ -134,24 +134,9 @@ func nonNil(s []string) []string {
 
 // findInstance resolves an instance reference (ARN or id) in a cluster.
 func findInstance(snap *state.Snapshot, c *awsapi.Caller, cluster, ref string) *state.ContainerInstance {
-	id := ref
-	if strings.HasPrefix(ref, "arn:") {
-		p, ok := ParseARN(ref)
-		if !ok || p.Service != "ecs" || p.Account != c.Account || p.Region != c.Region {
-			return nil
-		}
-		rest, found := strings.CutPrefix(p.Resource, "container-instance/")
-		if !found {
-			return nil
-		}
-		if cl, inst, two := strings.Cut(rest, "/"); two {
-			if cl != cluster {
-				return nil
-			}
-			id = inst
-		} else {
-			id = rest
-		}
+	id, ok := scopedID(ref, "container-instance", cluster, c)
+	if !ok {
+		return nil
 	}
 	return snap.ContainerInstance(state.Key(c.Account, c.Region, cluster, id))
 }
@@ -191,11 +176,7 @@ func (a *API) DescribeContainerInstances(ctx context.Context, in *DescribeContai
 	for _, ref := range in.ContainerInstances {
 		i := findInstance(snap, c, cl.Name, ref)
 		if i == nil {
-			arn := ref
-			if !isARN(ref) {
-				arn = ecsARN(c.Region, c.Account, "container-instance/"+cl.Name+"/"+ref)
-			}
-			out.Failures = append(out.Failures, Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
+			out.Failures = append(out.Failures, missing(ref, "container-instance/"+cl.Name+"/", c))
 			continue
 		}
 		out.ContainerInstances = append(out.ContainerInstances, a.instanceView(snap, i, include))
@@ -350,11 +331,7 @@ func (a *API) UpdateContainerInstancesState(ctx context.Context, in *UpdateConta
 		})
 		if err != nil {
 			if ae, ok := err.(*awsapi.Error); ok && ae.Code == "InvalidParameterException" {
-				arn := ref
-				if !isARN(ref) {
-					arn = ecsARN(c.Region, c.Account, "container-instance/"+cl.Name+"/"+ref)
-				}
-				out.Failures = append(out.Failures, Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
+				out.Failures = append(out.Failures, missing(ref, "container-instance/"+cl.Name+"/", c))
 				continue
 			}
 			return nil, err

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/awsjson"
@@ -298,19 +297,7 @@ func (a *API) launch(c *awsapi.Caller, snap *state.Snapshot, cluster *state.Clus
 	}
 	sumCPU, sumMem := int64(0), int64(0)
 	for _, cd := range body.ContainerDefinitions {
-		co := ov.Container(cd.Name)
-		cpu, mem, res := cd.CPU, cd.Memory, cd.MemoryReservation
-		if co != nil {
-			if co.CPU != nil {
-				cpu = *co.CPU
-			}
-			if co.Memory != nil {
-				mem = co.Memory
-			}
-			if co.MemoryReservation != nil {
-				res = co.MemoryReservation
-			}
-		}
+		cpu, mem, res := cd.Resources(ov)
 		sumCPU += int64(cpu)
 		switch {
 		case res != nil:
@@ -591,11 +578,7 @@ func (a *API) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskOutp
 		for _, ref := range in.ContainerInstances {
 			inst := findInstance(snap, c, cluster.Name, ref)
 			if inst == nil || inst.Status == state.InstanceInactive {
-				arn := ref
-				if !isARN(ref) {
-					arn = ecsARN(c.Region, c.Account, "container-instance/"+cluster.Name+"/"+ref)
-				}
-				out.Failures = append(out.Failures, Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
+				out.Failures = append(out.Failures, missing(ref, "container-instance/"+cluster.Name+"/", c))
 				continue
 			}
 			if _, ok := usage[inst.ID]; !ok {
@@ -632,25 +615,9 @@ func (a *API) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskOutp
 
 // findTask resolves a task reference (ARN or id) in a cluster.
 func findTask(snap *state.Snapshot, c *awsapi.Caller, cluster, ref string) *state.Task {
-	id := ref
-	if strings.HasPrefix(ref, "arn:") {
-		p, ok := ParseARN(ref)
-		if !ok || p.Service != "ecs" || p.Account != c.Account || p.Region != c.Region {
-			return nil
-		}
-		rest, found := strings.CutPrefix(p.Resource, "task/")
-		if !found {
-			return nil
-		}
-		cl, tid, two := strings.Cut(rest, "/")
-		if two {
-			if cl != cluster {
-				return nil
-			}
-			id = tid
-		} else {
-			id = rest
-		}
+	id, ok := scopedID(ref, "task", cluster, c)
+	if !ok {
+		return nil
 	}
 	return snap.Task(state.Key(c.Account, c.Region, cluster, id))
 }
@@ -730,11 +697,7 @@ func (a *API) DescribeTasks(ctx context.Context, in *DescribeTasksInput) (*Descr
 	for _, ref := range in.Tasks {
 		t := findTask(snap, c, cl.Name, ref)
 		if t == nil {
-			arn := ref
-			if !isARN(ref) {
-				arn = ecsARN(c.Region, c.Account, "task/"+cl.Name+"/"+ref)
-			}
-			out.Failures = append(out.Failures, Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
+			out.Failures = append(out.Failures, missing(ref, "task/"+cl.Name+"/", c))
 			continue
 		}
 		out.Tasks = append(out.Tasks, taskView(snap, t, withTags))

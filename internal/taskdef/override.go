@@ -35,3 +35,21 @@ func (o *TaskOverride) Container(name string) *ContainerOverride {
 	}
 	return nil
 }
+
+// Resources returns a container's cpu units, memory and memoryReservation
+// (MiB; nil when unset) with the override for it, if any, applied.
+func (c *ContainerDefinition) Resources(o *TaskOverride) (cpu int32, memory, reservation *int32) {
+	cpu, memory, reservation = c.CPU, c.Memory, c.MemoryReservation
+	if co := o.Container(c.Name); co != nil {
+		if co.CPU != nil {
+			cpu = *co.CPU
+		}
+		if co.Memory != nil {
+			memory = co.Memory
+		}
+		if co.MemoryReservation != nil {
+			reservation = co.MemoryReservation
+		}
+	}
+	return cpu, memory, reservation
+}
