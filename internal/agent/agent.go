@@ -119,9 +119,10 @@ type Agent struct {
 	local *localStore
 	id    *identity
 
-	mu      sync.Mutex
-	runners map[string]*runner // by task ARN
-	byCtr   map[string]*runner // by container id
+	mu       sync.Mutex
+	runners  map[string]*runner // by task ARN
+	byCtr    map[string]*runner // by container id
+	finished map[string]bool    // tasks whose STOPPED the server acknowledged
 
 	reports *reporter
 	meta    *metadataServer
@@ -138,11 +139,12 @@ func New(cfg Config, rt runtime.Runtime) (*Agent, error) {
 	lo, hi := ephemeralRange()
 	return &Agent{
 		cfg: cfg, rt: rt, log: cfg.Logger.With("component", "agent"),
-		client:  agentapi.NewClient(cfg.Server),
-		ports:   newPortAllocator(lo, hi),
-		runners: map[string]*runner{},
-		byCtr:   map[string]*runner{},
-		ready:   make(chan struct{}),
+		client:   agentapi.NewClient(cfg.Server),
+		ports:    newPortAllocator(lo, hi),
+		runners:  map[string]*runner{},
+		byCtr:    map[string]*runner{},
+		finished: map[string]bool{},
+		ready:    make(chan struct{}),
 	}, nil
 }
 
@@ -380,6 +382,10 @@ func (a *Agent) watch(ctx context.Context) error {
 // assign starts a runner for a new task or passes a changed assignment on.
 func (a *Agent) assign(ctx context.Context, t agentapi.Task) {
 	a.mu.Lock()
+	if a.finished[t.TaskARN] {
+		a.mu.Unlock()
+		return
+	}
 	r := a.runners[t.TaskARN]
 	if r == nil {
 		r = newRunner(a, t)
@@ -394,11 +400,18 @@ func (a *Agent) assign(ctx context.Context, t agentapi.Task) {
 	r.update(t)
 }
 
+func (a *Agent) markFinished(arn string) {
+	a.mu.Lock()
+	a.finished[arn] = true
+	a.mu.Unlock()
+}
+
 func (a *Agent) forget(r *runner) {
+	arn := r.current().TaskARN
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.runners[r.task.TaskARN] == r {
-		delete(a.runners, r.task.TaskARN)
+	if a.runners[arn] == r {
+		delete(a.runners, arn)
 	}
 	for id, rr := range a.byCtr {
 		if rr == r {

@@ -166,6 +166,11 @@ func TestAgentRestartAdopts(t *testing.T) {
 	if len(list) != 1 || !list[0].Running() {
 		t.Errorf("containers of the adopted task = %d; want exactly 1, running", len(list))
 	}
+	// The metadata URI in the adopted container's environment still answers.
+	port := int(aws.ToInt32(got.Containers[0].NetworkBindings[0].HostPort))
+	if status, body, err := rt.HTTPGet(ctx, port, "/metadata?path=/task"); err != nil || status != 200 || !strings.Contains(string(body), keep) {
+		t.Errorf("metadata endpoint after the agent restart = %d %s, %v; want the task document", status, body, err)
+	}
 	st, err := rt.InspectContainer(ctx, foreign)
 	if err != nil || !st.Running() {
 		t.Errorf("a container the agent did not create was touched: %+v, %v", st, err)

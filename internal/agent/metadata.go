@@ -31,6 +31,8 @@ type metadataServer struct {
 	ln    net.Listener
 	base  string // http://addr
 	relay http.Handler
+	// secret keys the containers' URIs (see register).
+	secret []byte
 
 	mu   sync.Mutex
 	keys map[string]metaRef
@@ -52,14 +54,19 @@ func newMetadataServer(a *Agent, addr string) (*metadataServer, error) {
 		return nil, fmt.Errorf("agent: server URL: %w", err)
 	}
 	relay := httputil.NewSingleHostReverseProxy(target)
-	return &metadataServer{a: a, ln: ln, base: "http://" + ln.Addr().String(), keys: map[string]metaRef{}, relay: relay}, nil
+	secret, err := a.local.metadataSecret()
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("agent: metadata secret: %w", err)
+	}
+	return &metadataServer{a: a, ln: ln, base: "http://" + ln.Addr().String(), keys: map[string]metaRef{}, relay: relay, secret: secret}, nil
 }
 
 // register returns the URI for one container of r. The key is derived from
-// the agent's secret token, the task and the container, so that containers
+// the agent's metadata secret, the task and the container, so that containers
 // adopted after an agent restart keep the URI they were started with.
 func (m *metadataServer) register(r *runner, container string) string {
-	mac := hmac.New(sha256.New, []byte(m.a.id.AgentToken))
+	mac := hmac.New(sha256.New, m.secret)
 	mac.Write([]byte(r.current().TaskARN + "\x00" + container))
 	key := hex.EncodeToString(mac.Sum(nil)[:16])
 	m.mu.Lock()

@@ -22,11 +22,12 @@ type reporter struct {
 	mu      sync.Mutex
 	order   []string // task ARNs with a pending state, oldest first
 	pending map[string]agentapi.TaskState
+	acked   map[string]chan struct{} // closed once a task's STOPPED state is delivered
 	wake    chan struct{}
 }
 
 func newReporter(c *agentapi.Client, l *localStore, log *slog.Logger) *reporter {
-	return &reporter{client: c, local: l, log: log, pending: map[string]agentapi.TaskState{}, wake: make(chan struct{}, 1)}
+	return &reporter{client: c, local: l, log: log, pending: map[string]agentapi.TaskState{}, acked: map[string]chan struct{}{}, wake: make(chan struct{}, 1)}
 }
 
 // send queues the latest state of a task.
@@ -40,6 +41,37 @@ func (r *reporter) send(s agentapi.TaskState) {
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+}
+
+// stoppedAcked returns a channel closed once the server has acknowledged
+// (or definitively refused) a STOPPED state of the task.
+func (r *reporter) stoppedAcked(arn string) <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ch, ok := r.acked[arn]
+	if !ok {
+		ch = make(chan struct{})
+		r.acked[arn] = ch
+	}
+	return ch
+}
+
+func (r *reporter) delivered(s agentapi.TaskState) {
+	if s.LastStatus != statusStopped {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ch, ok := r.acked[s.TaskARN]
+	if !ok {
+		ch = make(chan struct{})
+		r.acked[s.TaskARN] = ch
+	}
+	select {
+	case <-ch:
+	default:
+		close(ch)
 	}
 }
 
@@ -88,8 +120,10 @@ func (r *reporter) run(ctx context.Context) {
 		switch {
 		case err == nil:
 			backoff = 500 * time.Millisecond
+			r.delivered(s)
 		case errors.As(err, &se) && (se.Status == 404 || se.Status == 400):
 			r.log.Warn("report refused", "task_arn", s.TaskARN, "err", err)
+			r.delivered(s)
 		default:
 			if ctx.Err() != nil {
 				return

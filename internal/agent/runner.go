@@ -61,6 +61,9 @@ type runner struct {
 	pub  metaView        // what the metadata endpoint shows
 	ooms map[string]bool // containers the engine reported an oom event for
 	wake chan struct{}
+	// cancelPrep ends the task's preparation (pulls, creates) once a stop
+	// is wanted.
+	cancelPrep context.CancelFunc
 
 	// Owned by the run goroutine.
 	td         *taskdef.TaskDefinition
@@ -68,6 +71,7 @@ type runner struct {
 	state      agentapi.TaskState
 	held       [][2]any // (proto, port) pairs to release
 	volumes    []string
+	stuck      bool // a container could not be stopped
 }
 
 func newRunner(a *Agent, t agentapi.Task) *runner {
@@ -77,7 +81,11 @@ func newRunner(a *Agent, t agentapi.Task) *runner {
 func (r *runner) update(t agentapi.Task) {
 	r.mu.Lock()
 	r.task = t
+	cancel := r.cancelPrep
 	r.mu.Unlock()
+	if t.DesiredStatus == statusStopped && cancel != nil {
+		cancel()
+	}
 	r.notify()
 }
 
@@ -237,10 +245,26 @@ func (r *runner) run(ctx context.Context) {
 	for i := range r.td.ContainerDefinitions {
 		r.containers = append(r.containers, &ctr{def: &r.td.ContainerDefinitions[i]})
 	}
-	adopted := r.adopt(ctx)
-	if r.stopWanted() && !adopted {
-		// Stopped before the agent did anything: nothing to undo.
+	// Preparation (pulls above all) is cut short when the task is stopped.
+	prepCtx, cancelPrep := context.WithCancel(ctx)
+	defer cancelPrep()
+	r.mu.Lock()
+	r.cancelPrep = cancelPrep
+	r.mu.Unlock()
+
+	found, ok := r.existing(ctx)
+	if !ok {
+		return // the agent is shutting down
+	}
+	started := false
+	for _, c := range found {
+		started = started || !c.StartedAt.IsZero()
+	}
+	if !started && r.stopWanted() {
+		// Stopped before any container ran: nothing to undo but leftovers.
+		r.removeAll(ctx, found)
 		r.state.LastStatus = statusStopped
+		r.state.StopCode, r.state.StoppedReason = t.StopCode, t.StoppedReason
 		r.state.StoppedAt = time.Now().UTC()
 		for _, c := range r.containers {
 			c.neverRun = true
@@ -249,58 +273,59 @@ func (r *runner) run(ctx context.Context) {
 		r.finish(ctx)
 		return
 	}
-	if !adopted {
+	if !started && t.LastStatus != statusRunning {
+		// A fresh start, or one a previous run of the agent did not finish:
+		// containers it created but never started are made again.
+		r.removeAll(ctx, found)
+		found = nil
 		r.report()
-		if reason := r.prepare(ctx, ov); reason != "" {
-			log.Info("task failed to start", "reason", reason)
-			r.fail(ctx, reason)
-			r.finish(ctx)
-			return
-		}
+	}
+	reason := r.prepare(prepCtx, ov, found, t.LastStatus == statusRunning || started)
+	switch {
+	case ctx.Err() != nil:
+		return // the agent is shutting down: a restarted agent resumes
+	case reason != "" && r.stopWanted():
+		t := r.current()
+		r.state.StopCode, r.state.StoppedReason = t.StopCode, t.StoppedReason
+		r.stop(ctx)
+		r.finish(ctx)
+		return
+	case reason != "":
+		log.Info("task failed to start", "reason", reason)
+		r.fail(ctx, reason)
+		r.finish(ctx)
+		return
 	}
 	r.lifecycle(ctx)
 	r.finish(ctx)
 }
 
-// adopt finds containers a previous run of the agent created for this task
-// and takes them over as they are. It reports whether any existed.
-func (r *runner) adopt(ctx context.Context) bool {
-	list, err := r.a.rt.ListContainers(ctx, map[string]string{LabelTaskARN: r.current().TaskARN, LabelInstance: r.a.id.InstanceID})
-	if err != nil {
-		return false
+// existing lists the containers a previous run of the agent created for this
+// task, retrying while the engine does not answer. ok is false when ctx ended.
+func (r *runner) existing(ctx context.Context) ([]runtime.Container, bool) {
+	backoff := 200 * time.Millisecond
+	for {
+		list, err := r.a.rt.ListContainers(ctx, map[string]string{LabelTaskARN: r.current().TaskARN, LabelInstance: r.a.id.InstanceID})
+		if err == nil {
+			return list, true
+		}
+		r.a.log.Warn("list task containers; retrying", "task_arn", r.current().TaskARN, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
 	}
-	if len(list) == 0 && r.current().LastStatus != statusRunning {
-		return false // never started here: start it now
-	}
-	byName := map[string]runtime.Container{}
+}
+
+// removeAll removes containers that never ran.
+func (r *runner) removeAll(ctx context.Context, list []runtime.Container) {
 	for _, c := range list {
-		byName[c.Labels[LabelContainerName]] = c
-	}
-	t := r.current()
-	for _, c := range r.containers {
-		found, ok := byName[c.def.Name]
-		c.spec.Name = containerName(&t, c.def)
-		if !ok {
-			// Removed behind the agent's back while it was down.
-			c.started, c.exited, c.missing = true, true, true
-			c.reason = reasonMissing
-			continue
-		}
-		c.id = found.ID
-		r.a.trackContainer(found.ID, r)
-		r.a.meta.register(r, c.def.Name)
-		for _, p := range found.Ports {
-			r.a.ports.hold(p.Protocol, p.HostPort)
-			r.held = append(r.held, [2]any{p.Protocol, p.HostPort})
+		if err := r.a.rt.RemoveContainer(ctx, c.ID); err != nil && !isNotFound(err) {
+			r.a.log.Warn("remove unstarted container", "task_arn", r.current().TaskARN, "err", err)
 		}
 	}
-	r.refresh(ctx)
-	for _, c := range r.containers {
-		if c.started && !c.exited {
-			r.state.StartedAt = nonZero(r.state.StartedAt, time.Now().UTC())
-		}
-	}
-	return true
 }
 
 func nonZero(t, def time.Time) time.Time {
@@ -310,28 +335,57 @@ func nonZero(t, def time.Time) time.Time {
 	return t
 }
 
-// prepare pulls images, picks ports and creates the task's volumes and
-// containers. It returns the failure reason, or "" on success.
-func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride) string {
+// prepare pulls images, picks ports, and creates the task's volumes and the
+// containers that do not exist yet. found are containers of the task that a
+// previous run of the agent created: started ones are adopted as they are
+// (keeping their host ports), never-started ones are made again. With
+// wasRunning, a container that is not found was removed behind the agent's
+// back and counts as exited. It returns the failure reason, or "".
+func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride, found []runtime.Container, wasRunning bool) string {
 	t := r.current()
-	r.state.PullStartedAt = time.Now().UTC()
-	digests := map[string]string{}
+	byName := map[string]runtime.Container{}
+	for _, c := range found {
+		byName[c.Labels[LabelContainerName]] = c
+	}
+	var stale []runtime.Container
+	toCreate := 0
 	for _, c := range r.containers {
-		if _, done := digests[c.def.Image]; done {
-			continue
-		}
-		img, err := r.pull(ctx, c.def.Image)
-		if err != nil {
-			return fmt.Sprintf("CannotPullContainerError: pull image %s: %v", c.def.Image, err)
-		}
-		digests[c.def.Image] = img.Digest
-		if r.stopWanted() {
-			return ""
+		f, ok := byName[c.def.Name]
+		switch {
+		case ok && !f.StartedAt.IsZero():
+			c.id = f.ID
+			r.a.trackContainer(f.ID, r)
+		case ok:
+			stale = append(stale, f)
+			toCreate++
+		case wasRunning:
+			c.started, c.exited, c.missing = true, true, true
+			c.reason = reasonMissing
+		default:
+			toCreate++
 		}
 	}
-	r.state.PullStoppedAt = time.Now().UTC()
-	for _, c := range r.containers {
-		c.digest = digests[c.def.Image]
+	r.removeAll(ctx, stale)
+
+	if toCreate > 0 {
+		r.state.PullStartedAt = nonZero(r.state.PullStartedAt, time.Now().UTC())
+		digests := map[string]string{}
+		for _, c := range r.containers {
+			if _, done := digests[c.def.Image]; done || c.id != "" || c.missing {
+				continue
+			}
+			img, err := r.pull(ctx, c.def.Image)
+			if err != nil {
+				return fmt.Sprintf("CannotPullContainerError: pull image %s: %v", c.def.Image, err)
+			}
+			digests[c.def.Image] = img.Digest
+		}
+		r.state.PullStoppedAt = time.Now().UTC()
+		for _, c := range r.containers {
+			if d, ok := digests[c.def.Image]; ok {
+				c.digest = d
+			}
+		}
 	}
 
 	for _, c := range r.containers {
@@ -347,18 +401,33 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride) string {
 		mode := r.td.NetworkMode
 		if mode == "" || mode == "bridge" {
 			for i, pm := range c.def.PortMappings {
-				if pm.ContainerPort != nil && (pm.HostPort == nil || *pm.HostPort == 0) {
-					proto := pm.Protocol
-					if proto == "" {
-						proto = "tcp"
+				if pm.ContainerPort == nil || (pm.HostPort != nil && *pm.HostPort != 0) {
+					continue
+				}
+				proto := pm.Protocol
+				if proto == "" {
+					proto = "tcp"
+				}
+				port := 0
+				if f, ok := byName[c.def.Name]; ok && c.id == f.ID {
+					// Adopted: keep the host port it runs with.
+					for _, b := range f.Ports {
+						if b.ContainerPort == int(*pm.ContainerPort) && b.Protocol == proto {
+							port = b.HostPort
+						}
 					}
-					port, err := r.a.ports.allocate(proto)
-					if err != nil {
+					if port != 0 {
+						r.a.ports.hold(proto, port)
+					}
+				}
+				if port == 0 {
+					var err error
+					if port, err = r.a.ports.allocate(proto); err != nil {
 						return "ResourceInitializationError: " + err.Error()
 					}
-					r.held = append(r.held, [2]any{proto, port})
-					hostPorts[i] = port
 				}
+				r.held = append(r.held, [2]any{proto, port})
+				hostPorts[i] = port
 			}
 		}
 		spec, err := r.a.buildSpec(&t, r.td, c.def, ov, hostPorts, env)
@@ -378,12 +447,27 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride) string {
 		r.volumes = append(r.volumes, name)
 	}
 	for _, c := range r.orderedContainers() {
+		if c.id != "" || c.missing {
+			continue
+		}
+		if r.stopWanted() {
+			return "stopped before it started"
+		}
 		id, err := r.a.rt.CreateContainer(ctx, c.spec)
 		if err != nil {
 			return fmt.Sprintf("CannotCreateContainerError: %v", err)
 		}
 		c.id = id
 		r.a.trackContainer(id, r)
+	}
+	r.refresh(ctx)
+	for _, c := range r.containers {
+		if c.started && !c.exited {
+			r.state.StartedAt = nonZero(r.state.StartedAt, time.Now().UTC())
+		}
+	}
+	if r.stopWanted() {
+		return "stopped before it started"
 	}
 	return ""
 }
@@ -480,7 +564,18 @@ func (r *runner) lifecycle(ctx context.Context) {
 		if ctx.Err() != nil {
 			return // the agent is shutting down; containers keep running
 		}
-		if reason := r.startReady(ctx); reason != "" {
+		if r.stopWanted() {
+			t := r.current()
+			r.state.StopCode, r.state.StoppedReason = t.StopCode, t.StoppedReason
+			r.state.ExecutionStoppedAt = time.Now().UTC()
+			r.stop(ctx)
+			return
+		}
+		reason := r.startReady(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if reason != "" {
 			r.state.StopCode, r.state.StoppedReason = stopFailedToStart, reason
 			r.stop(ctx)
 			return
@@ -647,13 +742,28 @@ func (r *runner) stop(ctx context.Context) {
 		if c.def.StopTimeout != nil {
 			timeout = time.Duration(*c.def.StopTimeout) * time.Second
 		}
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+30*time.Second)
-		err := r.a.rt.StopContainer(stopCtx, c.id, timeout)
-		cancel()
-		if err != nil && !isNotFound(err) {
-			r.a.log.Warn("stop container", "task_arn", r.state.TaskARN, "container", c.def.Name, "err", err)
+		// A stop that began finishes even while the agent shuts down.
+		bg := context.WithoutCancel(ctx)
+		var err error
+		for attempt := 0; attempt < 3; attempt++ {
+			stopCtx, cancel := context.WithTimeout(bg, timeout+30*time.Second)
+			err = r.a.rt.StopContainer(stopCtx, c.id, timeout)
+			cancel()
+			r.refreshOne(bg, c)
+			if c.exited {
+				break
+			}
+			if err == nil {
+				err = errors.New("the container is still running")
+			}
+			r.a.log.Warn("stop container; retrying", "task_arn", r.state.TaskARN, "container", c.def.Name, "err", err)
+			time.Sleep(time.Duration(attempt+1) * time.Second)
 		}
-		r.refreshOne(context.WithoutCancel(ctx), c)
+		if !c.exited {
+			// Its resources stay held: the container may still use them.
+			r.stuck = true
+			c.reason = fmt.Sprintf("CannotStopContainerError: %v", err)
+		}
 	}
 	r.state.LastStatus = statusStopped
 	r.state.StoppedAt = time.Now().UTC()
@@ -678,16 +788,23 @@ func (r *runner) fail(ctx context.Context, reason string) {
 	r.stop(ctx)
 }
 
-// finish releases the task's ports and, after the cleanup wait, removes its
-// containers and volumes.
+// finish waits until the server has acknowledged the task STOPPED, releases
+// its ports and, after the cleanup wait, removes its containers and volumes.
 func (r *runner) finish(ctx context.Context) {
-	if ctx.Err() != nil {
+	arn := r.current().TaskARN
+	select {
+	case <-ctx.Done():
 		return // shutting down: a restarted agent adopts the task
+	case <-r.a.reports.stoppedAcked(arn):
 	}
-	for _, h := range r.held {
-		r.a.ports.release(h[0].(string), h[1].(int))
+	// From now on the task is never run again, whatever the server says.
+	r.a.markFinished(arn)
+	if !r.stuck {
+		for _, h := range r.held {
+			r.a.ports.release(h[0].(string), h[1].(int))
+		}
+		r.held = nil
 	}
-	r.held = nil
 	select {
 	case <-ctx.Done():
 		return
@@ -697,13 +814,13 @@ func (r *runner) finish(ctx context.Context) {
 	for _, c := range r.containers {
 		if c.id != "" {
 			if err := r.a.rt.RemoveContainer(bg, c.id); err != nil && !errors.Is(err, context.Canceled) && !isNotFound(err) {
-				r.a.log.Warn("remove container", "task_arn", r.state.TaskARN, "err", err)
+				r.a.log.Warn("remove container", "task_arn", arn, "err", err)
 			}
 		}
 	}
 	for _, v := range r.volumes {
 		if err := r.a.rt.RemoveVolume(bg, v); err != nil && !isNotFound(err) {
-			r.a.log.Warn("remove volume", "task_arn", r.state.TaskARN, "err", err)
+			r.a.log.Warn("remove volume", "task_arn", arn, "err", err)
 		}
 	}
 	r.a.forget(r)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ var (
 	keyIdent   = []byte("identity")
 	keySeq     = []byte("seq")
 	keyMeta    = []byte("metadata-addr")
+	keySecret  = []byte("metadata-secret")
 )
 
 // identity is who the agent registered as.
@@ -100,4 +102,24 @@ func (s *localStore) metadataAddr() string {
 
 func (s *localStore) saveMetadataAddr(addr string) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyMeta, []byte(addr)) })
+}
+
+// metadataSecret is a random secret made once per agent data directory; the
+// keys of containers' metadata URIs derive from it, so they survive restarts
+// and re-registrations.
+func (s *localStore) metadataSecret() ([]byte, error) {
+	var secret []byte
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMeta)
+		if v := b.Get(keySecret); len(v) == 32 {
+			secret = append([]byte(nil), v...)
+			return nil
+		}
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return err
+		}
+		return b.Put(keySecret, secret)
+	})
+	return secret, err
 }

@@ -11,7 +11,8 @@ import (
 )
 
 // TaskGC forgets STOPPED tasks once they have been visible for Retention,
-// as ECS keeps stopped tasks describable for at least an hour.
+// as ECS keeps stopped tasks describable for at least an hour, and RunTask
+// client tokens after the same time.
 type TaskGC struct {
 	Store     *state.Store
 	Retention time.Duration
@@ -36,9 +37,18 @@ func (g *TaskGC) Run(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		if g.Store.IsLeader() {
-			for _, key := range Expired(g.Store.Snapshot(), g.Now(), g.Retention) {
+			snap := g.Store.Snapshot()
+			for _, key := range Expired(snap, g.Now(), g.Retention) {
 				if _, err := g.Store.Apply(ctx, &state.DeleteTask{TaskKey: key}); err != nil && ctx.Err() == nil {
 					log.Warn("forget stopped task", "component", "taskgc", "err", err)
+				}
+			}
+			for tok := range snap.ClientTokens() {
+				if g.Now().Sub(tok.CreatedAt) <= g.Retention {
+					continue
+				}
+				if _, err := g.Store.Apply(ctx, &state.DeleteClientToken{ID: tok.ID}); err != nil && ctx.Err() == nil {
+					log.Warn("forget client token", "component", "taskgc", "err", err)
 				}
 			}
 		}

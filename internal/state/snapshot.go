@@ -205,3 +205,8 @@ func (s *Snapshot) TasksIndex(ws memdb.WatchSet) uint64 { return s.Index(ws, tab
 func (s *Snapshot) AllTasks() iter.Seq[*Task] {
 	return scan[Task](s, nil, tableTasks, "", "")
 }
+
+// ClientTokens yields every remembered client token.
+func (s *Snapshot) ClientTokens() iter.Seq[*ClientTokenRecord] {
+	return scan[ClientTokenRecord](s, nil, tableClientTokens, "", "")
+}

@@ -134,6 +134,7 @@ type ClientTokenRecord struct {
 	ID          string // Key(account, region, operation, token)
 	RequestHash string
 	TaskIDs     []string
+	CreatedAt   time.Time
 
 	CreateIndex uint64
 	ModifyIndex uint64
@@ -144,6 +145,21 @@ func init() {
 	register(func() Command { return new(StopTask) })
 	register(func() Command { return new(ReportTask) })
 	register(func() Command { return new(DeleteTask) })
+	register(func() Command { return new(DeleteClientToken) })
+}
+
+// DeleteClientToken forgets a client token once its idempotency window has
+// passed.
+type DeleteClientToken struct{ ID string }
+
+func (*DeleteClientToken) commandName() string { return "DeleteClientToken" }
+
+func (c *DeleteClientToken) apply(tx *txn) (any, error) {
+	old, err := first[ClientTokenRecord](tx.Txn, tableClientTokens, c.ID)
+	if err != nil || old == nil {
+		return nil, err
+	}
+	return nil, tx.remove(tableClientTokens, old)
 }
 
 // Usage is what the active tasks on an instance reserve.
@@ -273,7 +289,7 @@ func (c *RunTasks) apply(tx *txn) (any, error) {
 		out = append(out, n)
 	}
 	if c.TokenKey != "" && len(out) > 0 {
-		rec := &ClientTokenRecord{ID: c.TokenKey, RequestHash: c.RequestHash, CreateIndex: tx.index, ModifyIndex: tx.index}
+		rec := &ClientTokenRecord{ID: c.TokenKey, RequestHash: c.RequestHash, CreatedAt: out[0].CreatedAt, CreateIndex: tx.index, ModifyIndex: tx.index}
 		for _, t := range out {
 			rec.TaskIDs = append(rec.TaskIDs, t.ID)
 		}
