@@ -20,8 +20,9 @@ import (
 	"github.com/berthhq/berth/internal/runtime"
 )
 
-// Version is the agent version reported in versionInfo.
-const Version = "berth-agent/0.1.0"
+// Version is the agent version reported in versionInfo.agentVersion (the
+// agentHash says it is Berth's agent).
+const Version = "0.1.0"
 
 // Config configures an agent.
 type Config struct {

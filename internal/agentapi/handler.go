@@ -202,7 +202,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	for _, a := range req.Attributes {
 		inst.Attributes = append(inst.Attributes, state.Attribute{Name: a.Name, Value: a.Value})
 	}
-	inst.VersionInfo = state.VersionInfo{AgentVersion: req.AgentVersion, AgentHash: req.AgentVersion, DockerVersion: "DockerVersion: " + req.DockerVersion}
+	inst.VersionInfo = state.VersionInfo{AgentVersion: req.AgentVersion, AgentHash: "berth", DockerVersion: "DockerVersion: " + req.DockerVersion}
 	if existing != nil {
 		// Attributes set through PutAttributes survive a re-registration.
 		for _, a := range existing.Attributes {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/awsjson"
+	"github.com/berthhq/berth/internal/placement"
 	"github.com/berthhq/berth/internal/state"
 )
 
@@ -202,8 +203,13 @@ var instanceStatuses = []string{"ACTIVE", "DRAINING", "REGISTERING", "DEREGISTER
 // DRAINING when none is given).
 func (a *API) ListContainerInstances(ctx context.Context, in *ListContainerInstancesInput) (*ListContainerInstancesOutput, error) {
 	c := awsapi.CallerFrom(ctx)
+	var filter *placement.Expr
 	if in.Filter != nil && *in.Filter != "" {
-		return nil, invalidParam("The cluster query language in filter is not supported by Berth yet.")
+		e, err := placement.ParseExpr(*in.Filter)
+		if err != nil {
+			return nil, invalidParam("%v", err)
+		}
+		filter = e
 	}
 	var statuses []string
 	if in.Status != nil {
@@ -229,7 +235,10 @@ func (a *API) ListContainerInstances(ctx context.Context, in *ListContainerInsta
 	}
 	seq := func(yield func(*state.ContainerInstance) bool) {
 		for i := range snap.ContainerInstances(c.Account, c.Region, cl.Name, after) {
-			if slices.Contains(statuses, i.Status) && !yield(i) {
+			if !slices.Contains(statuses, i.Status) || (filter != nil && !filter.Match(a.queryInstance(snap, i))) {
+				continue
+			}
+			if !yield(i) {
 				return
 			}
 		}
@@ -523,4 +532,27 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// queryInstance is what the cluster query language sees of an instance.
+func (a *API) queryInstance(snap *state.Snapshot, i *state.ContainerInstance) *placement.Instance {
+	q := &placement.Instance{
+		EC2InstanceID: i.EC2InstanceID, AgentConnected: a.connected(i), AgentVersion: i.VersionInfo.AgentVersion,
+		RegisteredAt: i.RegisteredAt, Attributes: map[string]string{},
+	}
+	for _, at := range i.Attributes {
+		q.Attributes[at.Name] = at.Value
+	}
+	for _, t := range snap.TasksOnInstance(nil, i.ID) {
+		if !t.Active() {
+			continue
+		}
+		if t.LastStatus == state.TaskRunning {
+			q.RunningTasksCount++
+		}
+		if !slices.Contains(q.TaskGroups, t.Group) {
+			q.TaskGroups = append(q.TaskGroups, t.Group)
+		}
+	}
+	return q
 }

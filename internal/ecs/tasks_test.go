@@ -288,6 +288,23 @@ func TestContainerInstances(t *testing.T) {
 		t.Errorf("ListAttributes after delete = %v; want none", la.Attributes)
 	}
 
+	// The cluster query language filters instances.
+	for _, q := range []struct {
+		filter string
+		want   []string
+	}{
+		{"attribute:ecs.availability-zone == us-east-1b", []string{tc.Agents[1].Agent.InstanceARN()}},
+		{"attribute:ecs.availability-zone in [us-east-1a, us-east-1b] and agentConnected == true", li.ContainerInstanceArns},
+		{"attribute:stack exists", nil},
+	} {
+		out, err := c.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Filter: aws.String(q.filter)})
+		if err != nil || len(out.ContainerInstanceArns) != len(q.want) || (len(q.want) == 1 && out.ContainerInstanceArns[0] != q.want[0]) {
+			t.Errorf("ListContainerInstances(filter %q) = %v, %v; want %v", q.filter, out.ContainerInstanceArns, err, q.want)
+		}
+	}
+	_, err = c.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Filter: aws.String("attribute:x ==")})
+	wantError(t, "ListContainerInstances(bad filter)", err, "InvalidParameterException", "")
+
 	// A DRAINING instance takes no new tasks.
 	up, err := c.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{ContainerInstances: []string{a0}, Status: types.ContainerInstanceStatusDraining})
 	if err != nil || len(up.ContainerInstances) != 1 || aws.ToString(up.ContainerInstances[0].Status) != "DRAINING" {
