@@ -3,6 +3,6 @@
 // validates each request as ECS does, turns it into state commands, and
 // renders the results in ECS's shapes, with ECS's error names.
 //
-// It imports awsapi, awsjson, errdefs, state and taskdef; nothing imports it
+// It imports awsapi, awsjson, errdefs, placement, state and taskdef; nothing imports it
 // but the server wiring.
 package ecs

@@ -19,6 +19,7 @@ func TestImports(t *testing.T) {
 		"github.com/berthhq/berth/internal/errdefs",
 		"github.com/berthhq/berth/internal/state",
 		"github.com/berthhq/berth/internal/taskdef",
+		"github.com/berthhq/berth/internal/placement",
 	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
