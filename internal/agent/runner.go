@@ -80,9 +80,13 @@ func newRunner(a *Agent, t agentapi.Task) *runner {
 
 func (r *runner) update(t agentapi.Task) {
 	r.mu.Lock()
+	changed := r.task.DesiredStatus != t.DesiredStatus || r.task.StopCode != t.StopCode
 	r.task = t
 	cancel := r.cancelPrep
 	r.mu.Unlock()
+	if !changed {
+		return
+	}
 	if t.DesiredStatus == statusStopped && cancel != nil {
 		cancel()
 	}
