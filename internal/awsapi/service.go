@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 
@@ -60,12 +59,10 @@ func decodeJSON(body []byte, v any) error {
 	if len(body) == 0 {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
+	// Unmarshal (not a Decoder) reads the body already in memory without
+	// another buffer, and refuses anything after the value.
+	if err := json.Unmarshal(body, v); err != nil {
 		return serializationError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return &Error{Code: "SerializationException", Message: "Unexpected content after the end of the request body."}
 	}
 	return nil
 }
