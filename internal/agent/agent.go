@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/berthhq/berth/internal/agentapi"
 	"github.com/berthhq/berth/internal/errdefs"
 	"github.com/berthhq/berth/internal/runtime"
@@ -127,7 +129,8 @@ type Agent struct {
 
 	reports *reporter
 	meta    *metadataServer
-	pulled  sync.Map // image refs pulled by this agent (for "once")
+	pulled  sync.Map           // image refs pulled by this agent (for "once")
+	pulls   singleflight.Group // pulls in flight, by image ref
 	wg      sync.WaitGroup
 	ready   chan struct{}
 }

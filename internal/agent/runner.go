@@ -187,7 +187,7 @@ func (r *runner) publish(s agentapi.TaskState) {
 		Containers: []metaContainer{},
 	}}
 	if r.td != nil {
-		v.Family, v.Revision = r.td.Family, itoa(int(r.td.Revision))
+		v.Family, v.Revision = r.td.Family, revision(&t)
 	}
 	if t.CPU > 0 || t.Memory > 0 {
 		v.Limits = &metaLimits{CPU: float64(t.CPU) / 1024, Memory: t.Memory}
@@ -476,7 +476,8 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride, found []
 	return ""
 }
 
-// pull gets an image as the configured pull behaviour says.
+// pull gets an image as the configured pull behaviour says. Tasks starting
+// together share one pull of an image.
 func (r *runner) pull(ctx context.Context, ref string) (runtime.Image, error) {
 	behavior := r.a.cfg.ImagePullBehavior
 	if behavior == "prefer-cached" || behavior == "once" {
@@ -486,10 +487,23 @@ func (r *runner) pull(ctx context.Context, ref string) (runtime.Image, error) {
 			}
 		}
 	}
-	img, err := r.a.rt.PullImage(ctx, ref, nil)
+	// The shared pull outlives one task's stop; that task stops waiting.
+	ch := r.a.pulls.DoChan(ref, func() (any, error) {
+		return r.a.rt.PullImage(context.WithoutCancel(ctx), ref, nil)
+	})
+	var (
+		v   any
+		err error
+	)
+	select {
+	case <-ctx.Done():
+		return runtime.Image{}, ctx.Err()
+	case res := <-ch:
+		v, err = res.Val, res.Err
+	}
 	if err == nil {
 		r.a.pulled.Store(ref, true)
-		return img, nil
+		return v.(runtime.Image), nil
 	}
 	if behavior == "default" {
 		if local, lerr := r.a.rt.InspectImage(ctx, ref); lerr == nil {

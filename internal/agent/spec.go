@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,17 +24,23 @@ type specError struct{ reason string }
 
 func (e *specError) Error() string { return e.reason }
 
+// revision is the task definition revision of t, from its ARN (the stored
+// definition body carries no identity of its own).
+func revision(t *agentapi.Task) string {
+	if i := strings.LastIndex(t.TaskDefinitionARN, ":"); i > 0 {
+		return t.TaskDefinitionARN[i+1:]
+	}
+	return "0"
+}
+
 // containerName is the engine name of a task's container: deterministic, so
 // a container created just before a crash is found again, not duplicated.
 func containerName(t *agentapi.Task, c *taskdef.ContainerDefinition) string {
-	family, rev := "task", "0"
+	family := "task"
 	if t.TaskDefinition != nil {
-		family, rev = t.TaskDefinition.Family, strconv.Itoa(int(t.TaskDefinition.Revision))
+		family = t.TaskDefinition.Family
 	}
-	if i := strings.LastIndex(t.TaskDefinitionARN, ":"); i > 0 {
-		rev = t.TaskDefinitionARN[i+1:]
-	}
-	return fmt.Sprintf("ecs-%s-%s-%s-%s", family, rev, c.Name, t.TaskID)
+	return fmt.Sprintf("ecs-%s-%s-%s-%s", family, revision(t), c.Name, t.TaskID)
 }
 
 // volumeName is the engine name of a task-scoped Docker volume.
@@ -61,7 +66,7 @@ func (a *Agent) buildSpec(t *agentapi.Task, td *taskdef.TaskDefinition, c *taskd
 			"com.amazonaws.ecs.container-name":          c.Name,
 			"com.amazonaws.ecs.task-arn":                t.TaskARN,
 			"com.amazonaws.ecs.task-definition-family":  td.Family,
-			"com.amazonaws.ecs.task-definition-version": strconv.Itoa(int(td.Revision)),
+			"com.amazonaws.ecs.task-definition-version": revision(t),
 		},
 		NetworkMode: td.NetworkMode,
 	}
