@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -225,7 +224,6 @@ func (r *runner) metadata() metaView {
 	return r.pub
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func (r *runner) run(ctx context.Context) {
 	t := r.current()
