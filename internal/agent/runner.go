@@ -224,7 +224,6 @@ func (r *runner) metadata() metaView {
 	return r.pub
 }
 
-
 func (r *runner) run(ctx context.Context) {
 	t := r.current()
 	log := r.a.log.With("task_arn", t.TaskARN)
