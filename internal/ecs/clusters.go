@@ -387,11 +387,7 @@ func isARN(s string) bool { _, ok := ParseARN(s); return ok }
 // ListClusters lists the ARNs of the ACTIVE clusters.
 func (a *API) ListClusters(ctx context.Context, in *ListClustersInput) (*ListClustersOutput, error) {
 	c := awsapi.CallerFrom(ctx)
-	n, err := pageSize(in.MaxResults, 100, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	n, after, err := pageArgs(in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}

@@ -220,11 +220,7 @@ func (a *API) ListContainerInstances(ctx context.Context, in *ListContainerInsta
 	} else {
 		statuses = []string{state.InstanceActive, state.InstanceDraining}
 	}
-	n, err := pageSize(in.MaxResults, 100, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	n, after, err := pageArgs(in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -476,11 +472,7 @@ func (a *API) ListAttributes(ctx context.Context, in *ListAttributesInput) (*Lis
 	if in.AttributeValue != nil && in.AttributeName == nil {
 		return nil, invalidParam("attributeName must be specified with attributeValue.")
 	}
-	n, err := pageSize(in.MaxResults, 100, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	n, after, err := pageArgs(in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,16 @@ func pageSize(maxResults *int32, max, def int) (int, error) {
 	return n, nil
 }
 
+// pageArgs checks the maxResults (1..100, default 100) and nextToken of a
+// List operation.
+func pageArgs(maxResults *int32, nextToken *string) (n int, after string, err error) {
+	if n, err = pageSize(maxResults, 100, 100); err != nil {
+		return 0, "", err
+	}
+	after, err = decodeToken(nextToken)
+	return n, after, err
+}
+
 // paginate takes up to n items from seq; when more remain it returns the
 // token that continues after the last one taken.
 func paginate[T any](seq iter.Seq[T], n int, key func(T) string) ([]T, *string) {

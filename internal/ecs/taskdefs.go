@@ -222,11 +222,7 @@ func (a *API) ListTaskDefinitions(ctx context.Context, in *ListTaskDefinitionsIn
 		}
 		desc = *in.Sort == "DESC"
 	}
-	n, err := pageSize(in.MaxResults, 100, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	n, after, err := pageArgs(in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -274,11 +270,7 @@ func (a *API) ListTaskDefinitionFamilies(ctx context.Context, in *ListTaskDefini
 		}
 		status = *in.Status
 	}
-	n, err := pageSize(in.MaxResults, 100, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	n, after, err := pageArgs(in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}

@@ -742,11 +742,7 @@ func (a *API) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksOutp
 	if in.StartedBy != nil && in.ServiceName != nil {
 		return nil, invalidParam("startedBy and serviceName cannot both be specified.")
 	}
-	n, err := pageSize(in.MaxResults, 100, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	n, after, err := pageArgs(in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
