@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/berthhq/berth/internal/berthproc"
 )
 
 func main() {
@@ -163,7 +165,7 @@ func run(ctx context.Context, args []string) error {
 }
 
 func launch(ctx context.Context, o options, args []string) error {
-	root, err := moduleRoot(ctx)
+	root, err := berthproc.ModuleRoot(ctx)
 	if err != nil {
 		return err
 	}
@@ -179,7 +181,7 @@ func launch(ctx context.Context, o options, args []string) error {
 		return err
 	}
 	plan := planPinning(o.pin)
-	st := stage{work: work, plan: plan, nproc: runtime.NumCPU(), build: sourceVersion(ctx, root)}
+	st := stage{work: work, plan: plan, nproc: runtime.NumCPU(), build: berthproc.SourceVersion(ctx, root)}
 	if !plan.Pinned {
 		return runStage(ctx, o, st)
 	}

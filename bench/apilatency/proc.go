@@ -16,33 +16,6 @@ import (
 	"time"
 )
 
-// moduleRoot returns the directory of the go.mod the benchmark is run from.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("run from inside the berth module (go env GOMOD is empty)")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// sourceVersion names the source the binaries are built from: the commit,
-// and whether the working tree has changes.
-func sourceVersion(ctx context.Context, root string) string {
-	rev, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
-	if err != nil {
-		return "unknown (not a git checkout)"
-	}
-	v := strings.TrimSpace(string(rev))
-	if st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain").Output(); err == nil && len(st) > 0 {
-		v += " + uncommitted changes"
-	}
-	return v
-}
-
 // build compiles the berth binary and the baseline server into binDir.
 func build(ctx context.Context, root, binDir string) error {
 	for _, b := range []struct{ out, pkg string }{

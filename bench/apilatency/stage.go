@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/berthhq/berth/internal/berthproc"
 )
 
 const (
@@ -49,7 +50,7 @@ func runStage(ctx context.Context, o options, st stage) error {
 	if err := berth.waitReady(ctx, "http://"+berthAddr+"/readyz", time.Minute); err != nil {
 		return err
 	}
-	creds, err := readCredentials(filepath.Join(dataDir, "credentials"))
+	creds, err := berthproc.ReadCredentials(filepath.Join(dataDir, "credentials"))
 	if err != nil {
 		return err
 	}
@@ -246,43 +247,6 @@ func requestBodies() [][]byte {
 			clusterName(i), clusterName((i+1)%nClusters), clusterName((i+2)%nClusters)))
 	}
 	return out
-}
-
-// readCredentials reads the default profile of a shared-credentials file.
-func readCredentials(path string) (aws.Credentials, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return aws.Credentials{}, err
-	}
-	defer f.Close()
-	var c aws.Credentials
-	profile := ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
-			profile = strings.TrimSpace(line[1 : len(line)-1])
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || profile != "default" {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			c.AccessKeyID = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			c.SecretAccessKey = strings.TrimSpace(v)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return c, err
-	}
-	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		return c, fmt.Errorf("%s: no key in profile default", path)
-	}
-	c.Source = path
-	return c, nil
 }
 
 // createClusters creates the clusters the load describes, through the AWS

@@ -1,19 +1,14 @@
 package runtask
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,20 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-)
 
-// moduleRoot is the directory of the go.mod the test runs in.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the berth module (go env GOMOD is empty)")
-	}
-	return filepath.Dir(gomod), nil
-}
+	"github.com/berthhq/berth/internal/berthproc"
+)
 
 // buildBerth compiles ./cmd/berth into dir. The binary goes to a temporary
 // directory, not the repository's tmp/, so the benchmark writes nothing
@@ -49,37 +33,6 @@ func buildBerth(ctx context.Context, root, dir string) (string, error) {
 	return bin, nil
 }
 
-// sourceVersion names the commit the binary is built from.
-func sourceVersion(ctx context.Context, root string) string {
-	rev, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
-	if err != nil {
-		return "unknown"
-	}
-	v := strings.TrimSpace(string(rev))
-	if st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
-		v += " + uncommitted changes"
-	}
-	return v
-}
-
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // berth is one running `berth dev`: control plane plus agent.
 type berth struct {
 	name   string // the arm's name, e.g. "berth/default"
@@ -87,7 +40,7 @@ type berth struct {
 	addr   string
 	dir    string
 	cmd    *exec.Cmd
-	stderr lockedBuffer
+	stderr berthproc.LockedBuffer
 	done   chan struct{}
 	ecs    *ecs.Client
 }
@@ -97,7 +50,7 @@ type berth struct {
 // extra are further flags. The process is stopped when the test ends.
 func startBerth(ctx context.Context, t *testing.T, bin, name, pull string, extra ...string) *berth {
 	t.Helper()
-	b := &berth{name: name, pull: pull, addr: freeAddr(t), dir: t.TempDir(), done: make(chan struct{})}
+	b := &berth{name: name, pull: pull, addr: berthproc.FreeAddr(t), dir: t.TempDir(), done: make(chan struct{})}
 	args := append([]string{"dev", "--data-dir", b.dir, "--listen", b.addr,
 		"--image-pull-behavior", pull, "--task-cleanup-wait", "1h", "--log-level", "debug"}, extra...)
 	b.cmd = exec.Command(bin, args...)
@@ -116,7 +69,7 @@ func startBerth(ctx context.Context, t *testing.T, bin, name, pull string, extra
 	if err := b.waitReady(ctx, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	key, err := readCredentials(filepath.Join(b.dir, "credentials"))
+	key, err := berthproc.ReadCredentials(filepath.Join(b.dir, "credentials"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,64 +161,12 @@ func tail(s string, n int) string {
 	return s
 }
 
-// freeAddr returns a loopback address with a port nobody listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-type accessKey struct{ id, secret string }
-
-// readCredentials parses the [default] profile of an AWS shared-credentials
-// file, as berth dev writes it.
-func readCredentials(path string) (accessKey, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return accessKey{}, err
-	}
-	defer f.Close()
-	var (
-		k       accessKey
-		section string
-	)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
-			section = strings.TrimSpace(line[1 : len(line)-1])
-			continue
-		}
-		name, value, ok := strings.Cut(line, "=")
-		if !ok || section != "default" {
-			continue
-		}
-		switch strings.TrimSpace(name) {
-		case "aws_access_key_id":
-			k.id = strings.TrimSpace(value)
-		case "aws_secret_access_key":
-			k.secret = strings.TrimSpace(value)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return accessKey{}, err
-	}
-	if k.id == "" || k.secret == "" {
-		return accessKey{}, fmt.Errorf("%s: no access key in profile default", path)
-	}
-	return k, nil
-}
-
 // ecsClient is an SDK client for the endpoint with one attempt per call, so
 // a retry never hides inside a timed call.
-func ecsClient(addr string, k accessKey) *ecs.Client {
+func ecsClient(addr string, k aws.Credentials) *ecs.Client {
 	return ecs.NewFromConfig(aws.Config{
 		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(k.id, k.secret, ""),
+		Credentials:      credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, ""),
 		BaseEndpoint:     aws.String("http://" + addr),
 		HTTPClient:       &http.Client{Transport: hideWriteTo{http.DefaultTransport}, Timeout: 30 * time.Second},
 		RetryMaxAttempts: 1,

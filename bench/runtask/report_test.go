@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/berthhq/berth/internal/berthproc"
 )
 
 // hostInfo records the machine and versions, as §1 asks.
@@ -36,7 +38,7 @@ type hostInfo struct {
 func describeHost(ctx context.Context, t *testing.T, cli *client.Client, root string) hostInfo {
 	t.Helper()
 	h := hostInfo{Date: time.Now().UTC().Format(time.RFC3339), NumCPU: goruntime.NumCPU(), GOMAXPROCS: goruntime.GOMAXPROCS(0),
-		GoVersion: goruntime.Version(), BerthSource: sourceVersion(ctx, root)}
+		GoVersion: goruntime.Version(), BerthSource: berthproc.SourceVersion(ctx, root)}
 	if v, err := cli.ServerVersion(ctx, client.ServerVersionOptions{}); err == nil {
 		h.Docker, h.DockerAPI = v.Version, v.APIVersion
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/berthhq/berth/internal/agent"
+	"github.com/berthhq/berth/internal/berthproc"
 	"github.com/berthhq/berth/internal/testapp/testimage"
 )
 
@@ -132,7 +133,7 @@ func TestRunTaskOverhead(t *testing.T) {
 	image := testimage.Build(ctx, t)
 	cli := testimage.Client(ctx, t)
 	labels := testimage.Labels(t) // removes what carries them when the test ends
-	root, err := moduleRoot(ctx)
+	root, err := berthproc.ModuleRoot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

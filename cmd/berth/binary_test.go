@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/berthhq/berth/internal/berthproc"
 )
 
 const (
@@ -69,7 +71,7 @@ func TestBinaryCommands(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		dataDir := filepath.Join(t.TempDir(), "data")
-		addr := freeAddr(t)
+		addr := berthproc.FreeAddr(t)
 		p := startBerth(t, bin, "", []string{"BERTH_LISTEN=" + addr, "BERTH_DATA_DIR=" + dataDir}, "server")
 		if _, err := p.waitReady(ctx, addr, 30*time.Second); err != nil {
 			t.Fatal(err)
@@ -155,7 +157,7 @@ func TestBinaryCommands(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		work := t.TempDir()
-		addr := freeAddr(t)
+		addr := berthproc.FreeAddr(t)
 		// A relative data dir: the banner must name the credentials file by
 		// its absolute path, usable from another shell.
 		p := startBerth(t, bin, work, nil, "dev", "--data-dir", "state", "--listen", addr)
@@ -188,7 +190,7 @@ func TestBinaryCommands(t *testing.T) {
 	t.Run("permissive auth", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		addr := freeAddr(t)
+		addr := berthproc.FreeAddr(t)
 		p := startBerth(t, bin, "", nil, "server", "--auth=permissive", "--listen", addr, "--data-dir", t.TempDir())
 		if _, err := p.waitReady(ctx, addr, 30*time.Second); err != nil {
 			t.Fatal(err)

@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/berthhq/berth/internal/berthproc"
 )
 
 // The kill -9 test (CP-KILL9-DURABILITY): writers hammer a real server, the
@@ -131,7 +133,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	defer cancel()
 
 	dataDir := t.TempDir()
-	addr := freeAddr(t)
+	addr := berthproc.FreeAddr(t)
 	args := []string{"server", "--listen", addr, "--data-dir", dataDir}
 	p := startBerth(t, bin, "", nil, args...)
 	if _, err := p.waitReady(ctx, addr, 30*time.Second); err != nil {

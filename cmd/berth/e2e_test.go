@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/moby/moby/client"
 
+	"github.com/berthhq/berth/internal/berthproc"
 	"github.com/berthhq/berth/internal/testapp/testimage"
 )
 
@@ -37,7 +38,7 @@ func startDev(t *testing.T) *devCluster {
 	t.Helper()
 	ctx := context.Background()
 	image := testimage.Build(ctx, t) // skips without Docker, except under CI=true
-	d := &devCluster{t: t, bin: berthBinary(t), dir: t.TempDir(), addr: freeAddr(t), image: image,
+	d := &devCluster{t: t, bin: berthBinary(t), dir: t.TempDir(), addr: berthproc.FreeAddr(t), image: image,
 		labels: testimage.Labels(t), docker: testimage.Client(ctx, t)}
 	d.start()
 	return d

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/berthhq/berth/internal/berthproc"
 )
 
 // These tests run the real binary, built once per test process.
@@ -82,42 +81,12 @@ func findGo() (string, error) {
 	return exec.LookPath("go")
 }
 
-// freeAddr returns a loopback address with a port nobody listens on now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // proc is a running berth child process.
 type proc struct {
 	cmd     *exec.Cmd
 	started time.Time
-	stdout  lockedBuffer
-	stderr  lockedBuffer
+	stdout  berthproc.LockedBuffer
+	stderr  berthproc.LockedBuffer
 	done    chan struct{} // closed when the process has exited
 	waitErr error         // valid once done is closed
 }
@@ -230,46 +199,10 @@ type rootKey struct {
 	ID, Secret string
 }
 
-// readCredentials parses the [default] profile of an AWS shared-credentials
-// file.
+// readCredentials reads the root key from a credentials file.
 func readCredentials(path string) (rootKey, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return rootKey{}, err
-	}
-	defer f.Close()
-	var (
-		k       rootKey
-		section string
-	)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
-			continue
-		}
-		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
-			section = strings.TrimSpace(line[1 : len(line)-1])
-			continue
-		}
-		name, value, ok := strings.Cut(line, "=")
-		if !ok || section != "default" {
-			continue
-		}
-		switch strings.TrimSpace(name) {
-		case "aws_access_key_id":
-			k.ID = strings.TrimSpace(value)
-		case "aws_secret_access_key":
-			k.Secret = strings.TrimSpace(value)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return rootKey{}, err
-	}
-	if k.ID == "" || k.Secret == "" {
-		return rootKey{}, fmt.Errorf("%s: no aws_access_key_id and aws_secret_access_key in profile default", path)
-	}
-	return k, nil
+	c, err := berthproc.ReadCredentials(path)
+	return rootKey{ID: c.AccessKeyID, Secret: c.SecretAccessKey}, err
 }
 
 // sdkConfig is configured as testcluster configures clients: static keys,

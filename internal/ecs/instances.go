@@ -375,7 +375,7 @@ type ListAttributesOutput struct {
 	NextToken  *string     `json:"nextToken,omitempty"`
 }
 
-func checkAttribute(at Attribute, needValue bool) error {
+func checkAttribute(at Attribute) error {
 	if at.Name == nil || !attrNameRE.MatchString(*at.Name) {
 		return invalidParam("Attribute name must be 1-128 characters of letters, numbers, hyphens, underscores, slashes and periods.")
 	}
@@ -391,7 +391,6 @@ func checkAttribute(at Attribute, needValue bool) error {
 	if at.TargetID == nil || *at.TargetID == "" {
 		return invalidParam("Attribute targetId must be specified.")
 	}
-	_ = needValue
 	return nil
 }
 
@@ -418,7 +417,7 @@ func (a *API) changeAttributes(ctx context.Context, cluster *string, attrs []Att
 		return nil, &awsapi.Error{Code: "AttributeLimitExceededException", Message: "You can apply up to 10 custom attributes for each resource."}
 	}
 	for _, at := range attrs {
-		if err := checkAttribute(at, !remove); err != nil {
+		if err := checkAttribute(at); err != nil {
 			return nil, err
 		}
 	}

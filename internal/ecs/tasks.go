@@ -449,12 +449,7 @@ func (a *API) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, er
 				continue
 			}
 			t := a.newTask(c, ls, inst)
-			u := usage[inst.ID]
-			u.CPU += t.CPU
-			u.Memory += t.Memory
-			u.Tasks++
-			u.PortsTCP, u.PortsUDP = withPorts(u.PortsTCP, t.PortsTCP), withPorts(u.PortsUDP, t.PortsUDP)
-			usage[inst.ID] = u
+			usage[inst.ID] = usage[inst.ID].Plus(t)
 			tasks = append(tasks, t)
 		}
 		if len(tasks) > 0 || tokenKey != "" {
@@ -476,17 +471,6 @@ func (a *API) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, er
 		}
 		return out, nil
 	})
-}
-
-func withPorts(m map[int32]bool, ports []int32) map[int32]bool {
-	n := map[int32]bool{}
-	for p := range m {
-		n[p] = true
-	}
-	for _, p := range ports {
-		n[p] = true
-	}
-	return n
 }
 
 // pick chooses the instance with room and the fewest tasks; when none has
@@ -593,10 +577,7 @@ func (a *API) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskOutp
 				out.Failures = append(out.Failures, Failure{Arn: ptr(inst.ARN), Reason: ptr(r)})
 				continue
 			}
-			u := usage[inst.ID]
-			u.CPU, u.Memory, u.Tasks = u.CPU+t.CPU, u.Memory+t.Memory, u.Tasks+1
-			u.PortsTCP, u.PortsUDP = withPorts(u.PortsTCP, t.PortsTCP), withPorts(u.PortsUDP, t.PortsUDP)
-			usage[inst.ID] = u
+			usage[inst.ID] = usage[inst.ID].Plus(t)
 			tasks = append(tasks, t)
 		}
 		if len(tasks) > 0 {

@@ -170,6 +170,29 @@ type Usage struct {
 	Running, Pending   int
 }
 
+// Plus returns u with t's reservations added; u itself is not changed.
+func (u Usage) Plus(t *Task) Usage {
+	n := Usage{CPU: u.CPU + t.CPU, Memory: u.Memory + t.Memory, Tasks: u.Tasks + 1, Running: u.Running, Pending: u.Pending,
+		PortsTCP: map[int32]bool{}, PortsUDP: map[int32]bool{}}
+	if t.LastStatus == TaskRunning {
+		n.Running++
+	} else {
+		n.Pending++
+	}
+	for _, set := range []struct {
+		dst, src map[int32]bool
+		add      []int32
+	}{{n.PortsTCP, u.PortsTCP, t.PortsTCP}, {n.PortsUDP, u.PortsUDP, t.PortsUDP}} {
+		for p := range set.src {
+			set.dst[p] = true
+		}
+		for _, p := range set.add {
+			set.dst[p] = true
+		}
+	}
+	return n
+}
+
 // usageOf sums what the active tasks placed on instanceKey reserve.
 func usageOf(tasks []*Task) Usage {
 	u := Usage{PortsTCP: map[int32]bool{}, PortsUDP: map[int32]bool{}}
