@@ -103,6 +103,7 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		account  = fs.String("account-id", "000000000000", "the default account id")
 		retain   = fs.Duration("task-retention", time.Hour, "how long STOPPED tasks stay describable")
 		grace    = fs.Duration("agent-grace", 30*time.Second, "how long after its last heartbeat an agent counts as connected")
+		lost     = fs.Duration("instance-lost-after", 2*time.Minute, "how long an agent may be silent before its service tasks are replaced elsewhere")
 		logLevel = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		logJSON  = fs.Bool("log-json", false, "log as JSON lines instead of text")
 	)
@@ -132,13 +133,14 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 	}
 
 	srv, err := server.New(server.Config{
-		Listen:        *listen,
-		DataDir:       *dataDir,
-		Auth:          *auth,
-		AccountID:     *account,
-		TaskRetention: *retain,
-		AgentGrace:    *grace,
-		Logger:        logger,
+		Listen:            *listen,
+		DataDir:           *dataDir,
+		Auth:              *auth,
+		AccountID:         *account,
+		TaskRetention:     *retain,
+		AgentGrace:        *grace,
+		InstanceLostAfter: *lost,
+		Logger:            logger,
 	})
 	if err != nil {
 		return err

@@ -117,7 +117,9 @@ type Agent struct {
 	rt     runtime.Runtime
 	log    *slog.Logger
 	client *agentapi.Client
-	ports  *portAllocator
+	// heartbeatEvery is the interval the server asked for at registration.
+	heartbeatEvery time.Duration
+	ports          *portAllocator
 
 	local *localStore
 	id    *identity
@@ -301,6 +303,7 @@ func (a *Agent) register(ctx context.Context, info runtime.HostInfo) error {
 		return fmt.Errorf("agent: save identity: %w", err)
 	}
 	a.client.SetToken(resp.AgentToken)
+	a.heartbeatEvery = resp.Interval()
 	a.log.Info("registered", "instance", resp.ContainerInstanceARN, "cluster", resp.Cluster)
 	return nil
 }
@@ -333,7 +336,7 @@ var capabilities = []string{
 }
 
 func (a *Agent) heartbeat(ctx context.Context) {
-	t := time.NewTicker(10 * time.Second)
+	t := time.NewTicker(a.heartbeatEvery)
 	defer t.Stop()
 	for {
 		if err := a.client.Heartbeat(ctx); err != nil && ctx.Err() == nil {

@@ -221,7 +221,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		InstanceID: saved.InstanceID, ContainerInstanceARN: saved.ARN, AgentToken: token,
 		Account: saved.Account, Region: saved.Region, Cluster: saved.Cluster,
 		ClusterARN:       fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", saved.Region, saved.Account, saved.Cluster),
-		HeartbeatSeconds: int(h.cfg.Heartbeat / time.Second),
+		HeartbeatSeconds: int(h.cfg.Heartbeat / time.Second), HeartbeatMillis: h.cfg.Heartbeat.Milliseconds(),
 	})
 }
 

@@ -50,6 +50,20 @@ type RegisterResponse struct {
 	Cluster              string `json:"cluster"`
 	ClusterARN           string `json:"clusterArn"`
 	HeartbeatSeconds     int    `json:"heartbeatSeconds"`
+	// HeartbeatMillis is the same interval in milliseconds, for intervals
+	// under a second (tests); agents prefer it when set.
+	HeartbeatMillis int64 `json:"heartbeatMillis,omitempty"`
+}
+
+// Interval is how often the server asks the agent to heartbeat.
+func (r *RegisterResponse) Interval() time.Duration {
+	switch {
+	case r.HeartbeatMillis > 0:
+		return time.Duration(r.HeartbeatMillis) * time.Millisecond
+	case r.HeartbeatSeconds > 0:
+		return time.Duration(r.HeartbeatSeconds) * time.Second
+	}
+	return 10 * time.Second
 }
 
 // TasksResponse is the set of tasks assigned to an instance at Index.

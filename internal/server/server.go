@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,15 @@ type Config struct {
 	// AgentGrace is how long after its last heartbeat an agent still counts
 	// as connected.
 	AgentGrace time.Duration
+	// AgentHeartbeat is how often agents are told to heartbeat; it must be
+	// well under AgentGrace.
+	AgentHeartbeat time.Duration
+	// InstanceLostAfter is how long an agent may be silent before its
+	// instance's service tasks are replaced elsewhere.
+	InstanceLostAfter time.Duration
+	// ServiceTiming tunes the service controller (zero fields: defaults);
+	// tests shrink it. AgentGrace and InstanceLostAfter override its own.
+	ServiceTiming controller.Timing
 	// Logger receives all logs.
 	Logger *slog.Logger
 }
@@ -77,6 +87,15 @@ func (c *Config) Validate() error {
 	}
 	if c.AgentGrace == 0 {
 		c.AgentGrace = 30 * time.Second
+	}
+	if c.AgentHeartbeat == 0 {
+		c.AgentHeartbeat = min(10*time.Second, c.AgentGrace/3)
+	}
+	if c.InstanceLostAfter == 0 {
+		c.InstanceLostAfter = 2 * time.Minute
+	}
+	if c.InstanceLostAfter < c.AgentGrace {
+		return fmt.Errorf("server: instance-lost-after %s is shorter than the agent grace %s", c.InstanceLostAfter, c.AgentGrace)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -192,7 +211,7 @@ func (s *Server) Run(ctx context.Context) error {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/agent/v1/", agentapi.NewHandler(agentapi.Config{Account: s.cfg.AccountID, Logger: s.cfg.Logger}, store))
+	mux.Handle("/agent/v1/", agentapi.NewHandler(agentapi.Config{Account: s.cfg.AccountID, Heartbeat: s.cfg.AgentHeartbeat, Logger: s.cfg.Logger}, store))
 	root404 := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("berth: nothing is served at %s %s", r.Method, r.URL.Path), http.StatusNotFound)
 	})
@@ -229,15 +248,20 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
-	ctrlDone := make(chan struct{})
-	go func() {
-		defer close(ctrlDone)
+	var ctrls sync.WaitGroup
+	ctrls.Go(func() {
 		gc := &controller.TaskGC{Store: store, Retention: s.cfg.TaskRetention, Logger: s.cfg.Logger}
 		_ = gc.Run(ctrlCtx)
-	}()
+	})
+	ctrls.Go(func() {
+		timing := s.cfg.ServiceTiming
+		timing.AgentGrace, timing.InstanceLostAfter = s.cfg.AgentGrace, s.cfg.InstanceLostAfter
+		svcs := controller.NewServices(controller.ServicesConfig{Store: store, Logger: s.cfg.Logger, Timing: timing})
+		_ = svcs.Run(ctrlCtx)
+	})
 	defer func() {
 		stopControllers()
-		<-ctrlDone
+		ctrls.Wait()
 	}()
 	s.ready.Store(true)
 	close(s.up)

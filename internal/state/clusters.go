@@ -107,6 +107,16 @@ func (c *DeleteCluster) apply(tx *txn) (any, error) {
 				"The Cluster cannot be deleted while Tasks are active.").WithReason(ReasonContainsTasks)
 		}
 	}
+	it, err = tx.Get(tableServices, "id_prefix", prefix)
+	if err != nil {
+		return nil, err
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if raw.(*Service).Status != ServiceInactive {
+			return nil, errdefs.New(errdefs.ErrConflict, "cluster",
+				"The Cluster cannot be deleted while Services are active.").WithReason(ReasonContainsServices)
+		}
+	}
 	n := old.copy()
 	n.Status = ClusterInactive
 	n.ModifyIndex = tx.index

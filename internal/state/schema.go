@@ -18,6 +18,7 @@ const (
 	tableInstances    = "instances"
 	tableTasks        = "tasks"
 	tableClientTokens = "clienttokens"
+	tableServices     = "services"
 )
 
 // tableTypes lists every table with a constructor of the type it holds; the
@@ -31,6 +32,7 @@ var tableTypes = map[string]func() any{
 	tableInstances:    func() any { return new(ContainerInstance) },
 	tableTasks:        func() any { return new(Task) },
 	tableClientTokens: func() any { return new(ClientTokenRecord) },
+	tableServices:     func() any { return new(Service) },
 }
 
 func idIndex() *memdb.IndexSchema {
@@ -49,6 +51,9 @@ func schema() *memdb.DBSchema {
 	}
 	tables[tableTasks].Indexes["instance"] = &memdb.IndexSchema{
 		Name: "instance", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "InstanceKey"},
+	}
+	tables[tableTasks].Indexes["service"] = &memdb.IndexSchema{
+		Name: "service", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "ServiceKey"},
 	}
 	tables[tableInstances].Indexes["instanceid"] = &memdb.IndexSchema{
 		Name: "instanceid", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "InstanceID"},

@@ -80,6 +80,8 @@ func idOf(obj any) string {
 		return o.ID
 	case *ClientTokenRecord:
 		return o.ID
+	case *Service:
+		return o.ID
 	}
 	panic("state: idOf: unknown type")
 }
@@ -210,3 +212,42 @@ func (s *Snapshot) AllTasks() iter.Seq[*Task] {
 func (s *Snapshot) ClientTokens() iter.Seq[*ClientTokenRecord] {
 	return scan[ClientTokenRecord](s, nil, tableClientTokens, "", "")
 }
+
+// Service returns a service by its table key, or nil.
+func (s *Snapshot) Service(key string) *Service {
+	return get[Service](s, nil, tableServices, key)
+}
+
+// Services yields a cluster's services in name order, after the ID after.
+func (s *Snapshot) Services(account, region, cluster, after string) iter.Seq[*Service] {
+	return scan[Service](s, nil, tableServices, Key(account, region, cluster, ""), after)
+}
+
+// AllServices yields every service of every tenancy, adding the table to ws
+// (when not nil) so that a controller wakes when any service changes.
+func (s *Snapshot) AllServices(ws memdb.WatchSet) iter.Seq[*Service] {
+	return scan[Service](s, ws, tableServices, "", "")
+}
+
+// ServiceTasks returns the tasks a service started (in any status).
+func (s *Snapshot) ServiceTasks(serviceKey string) []*Task {
+	it, err := s.tx.Get(tableTasks, "service", serviceKey)
+	if err != nil {
+		return nil
+	}
+	var out []*Task
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(*Task))
+	}
+	return out
+}
+
+// AllInstances yields every container instance of every tenancy.
+func (s *Snapshot) AllInstances() iter.Seq[*ContainerInstance] {
+	return scan[ContainerInstance](s, nil, tableInstances, "", "")
+}
+
+// ServicesIndex and InstancesIndex are the last raft indexes that changed
+// any service or instance, added to ws when not nil.
+func (s *Snapshot) ServicesIndex(ws memdb.WatchSet) uint64  { return s.Index(ws, tableServices) }
+func (s *Snapshot) InstancesIndex(ws memdb.WatchSet) uint64 { return s.Index(ws, tableInstances) }

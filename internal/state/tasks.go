@@ -83,13 +83,20 @@ type Task struct {
 
 	// CPU and Memory are the task-level amounts reported (units, MiB), and
 	// what the task reserves on its instance.
-	CPU           int64
-	Memory        int64
-	PortsTCP      []int32 // static host ports reserved
-	PortsUDP      []int32
-	LaunchType    string
-	Group         string
-	StartedBy     string `json:",omitempty"`
+	CPU        int64
+	Memory     int64
+	PortsTCP   []int32 // static host ports reserved
+	PortsUDP   []int32
+	LaunchType string
+	Group      string
+	StartedBy  string `json:",omitempty"`
+	// ServiceKey is the ID of the service that started the task, and
+	// DeploymentID the deployment (ecs-svc/...) it belongs to.
+	ServiceKey   string `json:",omitempty"`
+	DeploymentID string `json:",omitempty"`
+	// Accounted is set once the service controller has counted the task's
+	// failure to start or stay healthy, so that it counts once.
+	Accounted     bool `json:",omitempty"`
 	Tags          []Tag
 	StopCode      string `json:",omitempty"`
 	StoppedReason string `json:",omitempty"`

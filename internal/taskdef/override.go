@@ -53,3 +53,78 @@ func (c *ContainerDefinition) Resources(o *TaskOverride) (cpu int32, memory, res
 	}
 	return cpu, memory, reservation
 }
+
+// Requirements is what one task of a definition reserves on its instance.
+type Requirements struct {
+	CPU, Memory        int64   // CPU units, MiB
+	PortsTCP, PortsUDP []int32 // static host ports
+}
+
+// Requirements returns what a task of d started with overrides o reserves:
+// the task-level amounts when given, else the sum of its containers' (a
+// container's memoryReservation counting over its memory), and the static
+// host ports of its port mappings. ok is false when an override amount does
+// not parse.
+func (d *TaskDefinition) Requirements(o *TaskOverride) (r Requirements, ok bool) {
+	if d.CPU != nil {
+		v, _ := ParseCPU(*d.CPU)
+		r.CPU = int64(v)
+	}
+	if o != nil && o.CPU != nil {
+		v, good := ParseCPU(*o.CPU)
+		if !good {
+			return r, false
+		}
+		r.CPU = int64(v)
+	}
+	if d.Memory != nil {
+		v, _ := ParseMemory(*d.Memory)
+		r.Memory = int64(v)
+	}
+	if o != nil && o.Memory != nil {
+		v, good := ParseMemory(*o.Memory)
+		if !good {
+			return r, false
+		}
+		r.Memory = int64(v)
+	}
+	sumCPU, sumMem := int64(0), int64(0)
+	for i := range d.ContainerDefinitions {
+		cd := &d.ContainerDefinitions[i]
+		cpu, mem, res := cd.Resources(o)
+		sumCPU += int64(cpu)
+		switch {
+		case res != nil:
+			sumMem += int64(*res)
+		case mem != nil:
+			sumMem += int64(*mem)
+		}
+		for _, pm := range cd.PortMappings {
+			if pm.ContainerPort == nil {
+				continue
+			}
+			hp := int32(0)
+			if pm.HostPort != nil {
+				hp = *pm.HostPort
+			}
+			if d.NetworkMode == "host" {
+				hp = *pm.ContainerPort
+			}
+			if hp == 0 || d.NetworkMode == "none" {
+				continue
+			}
+			if pm.Protocol == "udp" {
+				r.PortsUDP = append(r.PortsUDP, hp)
+			} else {
+				r.PortsTCP = append(r.PortsTCP, hp)
+			}
+		}
+	}
+	if r.CPU == 0 {
+		r.CPU = sumCPU
+	}
+	if r.Memory == 0 {
+		r.Memory = sumMem
+	}
+	return r, true
+}

@@ -215,3 +215,9 @@ func (h hideWriteTo) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return h.base.RoundTrip(r)
 }
+
+// WithServer adjusts the control plane's configuration, for example to
+// shrink the service controller's timings.
+func WithServer(configure func(*server.Config)) Option {
+	return func(o *options) { configure(&o.server) }
+}
