@@ -688,6 +688,7 @@ func (r *reconciler) finish(live []*liveTask, stopping map[string]int) {
 	}
 	if r.svc.Status == state.ServiceDraining && len(live) == 0 && len(stopping) == 0 && len(r.plan.Start) == 0 {
 		r.svc.Status = state.ServiceInactive
+		r.svc.InactiveAt = now
 		r.changed = true
 	}
 	primary = r.svc.Primary()

@@ -12,7 +12,7 @@ import (
 
 // TaskGC forgets STOPPED tasks once they have been visible for Retention,
 // as ECS keeps stopped tasks describable for at least an hour, and RunTask
-// client tokens after the same time.
+// client tokens and deleted (INACTIVE) services after the same time.
 type TaskGC struct {
 	Store     *state.Store
 	Retention time.Duration
@@ -41,6 +41,14 @@ func (g *TaskGC) Run(ctx context.Context) error {
 			for _, key := range Expired(snap, g.Now(), g.Retention) {
 				if _, err := g.Store.Apply(ctx, &state.DeleteTask{TaskKey: key}); err != nil && ctx.Err() == nil {
 					log.Warn("forget stopped task", "component", "taskgc", "err", err)
+				}
+			}
+			for svc := range snap.AllServices(nil) {
+				if svc.Status != state.ServiceInactive || g.Now().Sub(svc.InactiveAt) <= g.Retention {
+					continue
+				}
+				if _, err := g.Store.Apply(ctx, &state.DeleteService{ServiceKey: svc.ID}); err != nil && ctx.Err() == nil {
+					log.Warn("forget deleted service", "component", "taskgc", "service", svc.Name, "err", err)
 				}
 			}
 			for tok := range snap.ClientTokens() {

@@ -47,17 +47,32 @@ func TestExpired(t *testing.T) {
 	if len(got) != 1 || got[0] != state.Key("1", "r", "c", "old") {
 		t.Fatalf("Expired(retention 1h) = %q; want only the task stopped 2h ago", got)
 	}
+	for name, at := range map[string]time.Time{"gone": now.Add(-2 * time.Hour), "recent": now.Add(-time.Minute)} {
+		svc, err := state.Do[*state.Service](ctx, s, &state.CreateService{Service: &state.Service{Account: "1", Region: "r", Cluster: "c", Name: name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := svc.Copy()
+		n.Status, n.InactiveAt = state.ServiceInactive, at
+		if _, err := s.Apply(ctx, &state.PutService{Service: n, ModifyIndex: svc.ModifyIndex}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	gc := &TaskGC{Store: s, Retention: time.Hour, Interval: time.Hour, Now: func() time.Time { return now }}
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() { done <- gc.Run(cctx) }()
 	deadline := time.Now().Add(5 * time.Second)
-	for s.Snapshot().Task(state.Key("1", "r", "c", "old")) != nil && time.Now().Before(deadline) {
+	for (s.Snapshot().Task(state.Key("1", "r", "c", "old")) != nil || s.Snapshot().Service(state.Key("1", "r", "c", "gone")) != nil) &&
+		time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
 	<-done
 	if s.Snapshot().Task(state.Key("1", "r", "c", "old")) != nil || s.Snapshot().Task(state.Key("1", "r", "c", "recent")) == nil {
 		t.Errorf("after GC: old task still there, or recent task gone")
+	}
+	if s.Snapshot().Service(state.Key("1", "r", "c", "gone")) != nil || s.Snapshot().Service(state.Key("1", "r", "c", "recent")) == nil {
+		t.Errorf("after GC: service deleted 2h ago still there, or the one deleted a minute ago gone")
 	}
 }

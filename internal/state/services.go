@@ -148,6 +148,8 @@ type Service struct {
 	Tags                          []Tag
 	CreatedAt                     time.Time
 	CreatedBy                     string
+	// InactiveAt is when the service became INACTIVE after a deletion.
+	InactiveAt time.Time `json:",omitzero"`
 
 	// Deployments are the current ones, PRIMARY first.
 	Deployments []Deployment
