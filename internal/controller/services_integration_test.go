@@ -358,6 +358,9 @@ func TestLostInstanceTasksReplacedAndSupersededOnReturn(t *testing.T) {
 		}
 		return n == 3
 	})
+	if svc := describe(t, client, "web"); svc.RunningCount != 3 {
+		t.Errorf("while the instance is lost: running %d; want 3 (its superseded task not counted)", svc.RunningCount)
+	}
 	lost.Start(t)
 	eventually(t, 20*time.Second, "the returning agent stops the superseded task", func() bool {
 		for _, task := range serviceTasks(t, client, "web") {

@@ -153,6 +153,7 @@ func clusterView(snap *state.Snapshot, c *state.Cluster, include map[string]bool
 		RegisteredContainerInstancesCount: counts.instances,
 		RunningTasksCount:                 counts.running,
 		PendingTasksCount:                 counts.pending,
+		ActiveServicesCount:               counts.activeServices,
 		ClusterArn:                        c.ARN,
 		ClusterName:                       c.Name,
 		Status:                            c.Status,
@@ -189,6 +190,10 @@ func clusterView(snap *state.Snapshot, c *state.Cluster, include map[string]bool
 				v = counts.running
 			case "pendingEC2TasksCount":
 				v = counts.pending
+			case "activeEC2ServiceCount":
+				v = counts.activeServices
+			case "drainingEC2ServiceCount":
+				v = counts.drainingServices
 			}
 			out.Statistics = append(out.Statistics, KeyValuePair{Name: ptr(name), Value: ptr(itoa(int64(v)))})
 		}
@@ -196,10 +201,13 @@ func clusterView(snap *state.Snapshot, c *state.Cluster, include map[string]bool
 	return out
 }
 
-type counts struct{ instances, running, pending int32 }
+type counts struct {
+	instances, running, pending      int32
+	activeServices, drainingServices int32
+}
 
-// clusterCounts counts a cluster's registered instances and its tasks by
-// status.
+// clusterCounts counts a cluster's registered instances, its tasks and its
+// services by status.
 func clusterCounts(snap *state.Snapshot, c *state.Cluster) counts {
 	var n counts
 	if snap == nil || c.Status != state.ClusterActive {
@@ -216,6 +224,14 @@ func clusterCounts(snap *state.Snapshot, c *state.Cluster) counts {
 			n.running++
 		case t.LastStatus != state.TaskStopped:
 			n.pending++
+		}
+	}
+	for s := range snap.Services(c.Account, c.Region, c.Name, "") {
+		switch s.Status {
+		case state.ServiceActive:
+			n.activeServices++
+		case state.ServiceDraining:
+			n.drainingServices++
 		}
 	}
 	return n

@@ -527,23 +527,5 @@ func deref(s *string) string {
 
 // queryInstance is what the cluster query language sees of an instance.
 func (a *API) queryInstance(snap *state.Snapshot, i *state.ContainerInstance) *placement.Instance {
-	q := &placement.Instance{
-		EC2InstanceID: i.EC2InstanceID, AgentConnected: a.connected(i), AgentVersion: i.VersionInfo.AgentVersion,
-		RegisteredAt: i.RegisteredAt, Attributes: map[string]string{},
-	}
-	for _, at := range i.Attributes {
-		q.Attributes[at.Name] = at.Value
-	}
-	for _, t := range snap.TasksOnInstance(nil, i.ID) {
-		if !t.Active() {
-			continue
-		}
-		if t.LastStatus == state.TaskRunning {
-			q.RunningTasksCount++
-		}
-		if !slices.Contains(q.TaskGroups, t.Group) {
-			q.TaskGroups = append(q.TaskGroups, t.Group)
-		}
-	}
-	return q
+	return placementCandidate(i, snap.TasksOnInstance(nil, i.ID), a.connected(i)).Query
 }

@@ -86,6 +86,13 @@ func (a *API) Service() *awsapi.JSONService {
 			"PutAttributes":                 awsapi.JSON(a.PutAttributes),
 			"DeleteAttributes":              awsapi.JSON(a.DeleteAttributes),
 			"ListAttributes":                awsapi.JSON(a.ListAttributes),
+			"CreateService":                 awsapi.JSON(a.CreateService),
+			"UpdateService":                 awsapi.JSON(a.UpdateService),
+			"DeleteService":                 awsapi.JSON(a.DeleteService),
+			"DescribeServices":              awsapi.JSON(a.DescribeServices),
+			"ListServices":                  awsapi.JSON(a.ListServices),
+			"ListServiceDeployments":        awsapi.JSON(a.ListServiceDeployments),
+			"DescribeServiceDeployments":    awsapi.JSON(a.DescribeServiceDeployments),
 		},
 	}
 }
@@ -106,8 +113,12 @@ func mapError(err error) *awsapi.Error {
 			return &awsapi.Error{Code: "ClusterNotFoundException", Message: e.Message}
 		case "task-definition":
 			return &awsapi.Error{Code: "ClientException", Message: e.Message}
+		case "service":
+			return &awsapi.Error{Code: "ServiceNotFoundException", Message: e.Message}
 		}
 		return &awsapi.Error{Code: "ResourceNotFoundException", Message: e.Message}
+	case errors.Is(e, errdefs.ErrAlreadyExists):
+		return &awsapi.Error{Code: "InvalidParameterException", Message: e.Message}
 	case errors.Is(e, errdefs.ErrInvalidArgument):
 		if e.Reason == "client" || e.Kind == "task-definition" {
 			return &awsapi.Error{Code: "ClientException", Message: e.Message}

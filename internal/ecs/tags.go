@@ -168,6 +168,30 @@ func (a *API) findTaggable(ctx context.Context, arn *string) (*taggable, error) 
 			})
 			return err
 		}}, nil
+	case "service":
+		// Only the long ARN format names the cluster of the service.
+		clName, name, ok := strings.Cut(rest, "/")
+		if !ok {
+			break
+		}
+		if cl := snap.Cluster(c.Account, c.Region, clName); cl == nil || cl.Status != state.ClusterActive {
+			return nil, &awsapi.Error{Code: "ClusterNotFoundException", Message: "Cluster not found."}
+		}
+		s := findService(snap, c, clName, name)
+		if s == nil || s.Status == state.ServiceInactive {
+			break
+		}
+		return &taggable{tags: s.Tags, update: func(ctx context.Context, change func([]state.Tag) ([]state.Tag, error)) error {
+			_, err := a.updateService(ctx, c, &clName, name, func(_ *state.Snapshot, old, n *state.Service) (bool, error) {
+				if old.Status == state.ServiceInactive {
+					return false, &awsapi.Error{Code: "ResourceNotFoundException", Message: "The specified resource could not be found."}
+				}
+				tags, err := change(n.Tags)
+				n.Tags = tags
+				return err == nil, err
+			})
+			return err
+		}}, nil
 	case "capacity-provider":
 		if isFargateProvider(rest) {
 			return nil, invalidParam("The specified capacity provider %s is reserved and cannot be tagged.", rest)

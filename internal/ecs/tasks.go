@@ -2,11 +2,11 @@ package ecs
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	mrand "math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
@@ -14,6 +14,7 @@ import (
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/awsjson"
 	"github.com/berthhq/berth/internal/errdefs"
+	"github.com/berthhq/berth/internal/placement"
 	"github.com/berthhq/berth/internal/state"
 	"github.com/berthhq/berth/internal/taskdef"
 )
@@ -160,8 +161,8 @@ type RunTaskInput struct {
 	LaunchType               *string                        `json:"launchType"`
 	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
 	NetworkConfiguration     json.RawMessage                `json:"networkConfiguration"`
-	PlacementConstraints     json.RawMessage                `json:"placementConstraints"`
-	PlacementStrategy        json.RawMessage                `json:"placementStrategy"`
+	PlacementConstraints     []PlacementConstraint          `json:"placementConstraints"`
+	PlacementStrategy        []PlacementStrategy            `json:"placementStrategy"`
 	PlatformVersion          *string                        `json:"platformVersion"`
 	PropagateTags            *string                        `json:"propagateTags"`
 	EnableECSManagedTags     *bool                          `json:"enableECSManagedTags"`
@@ -194,25 +195,23 @@ type StartTaskOutput = RunTaskOutput
 
 func isNull(r json.RawMessage) bool { return len(r) == 0 || string(r) == "null" }
 
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 // launchSpec is what RunTask and StartTask share: the validated request.
 type launchSpec struct {
-	cluster   *state.Cluster
-	def       *state.TaskDefinition
-	overrides *taskdef.TaskOverride
-	overJSON  []byte
-	group     string
-	startedBy string
-	tags      []state.Tag
-	cpu, mem  int64
-	tcp, udp  []int32
+	spec *state.TaskSpec
+	// constraints are the task definition's memberOf constraints, which
+	// bind every placement of its tasks.
+	constraints []placement.Constraint
+}
+
+// request is what placement needs to place count tasks of ls.
+func (ls *launchSpec) request(count int, cons []placement.Constraint, strats []placement.Strategy) placement.Request {
+	r := ls.spec.Req
+	return placement.Request{
+		CPU: r.CPU, Memory: r.Memory, PortsTCP: r.PortsTCP, PortsUDP: r.PortsUDP, Group: ls.spec.Group, Count: count,
+		Constraints: append(append([]placement.Constraint(nil), cons...), ls.constraints...), Strategies: strats,
+	}
 }
 
 func (a *API) launch(c *awsapi.Caller, snap *state.Snapshot, cluster *state.Cluster, tdRef *string, ov *taskdef.TaskOverride, group, startedBy *string, tags []Tag, propagate *string, netConf json.RawMessage, execCmd *bool) (*launchSpec, error) {
@@ -234,28 +233,37 @@ func (a *API) launch(c *awsapi.Caller, snap *state.Snapshot, cluster *state.Clus
 	if execCmd != nil && *execCmd {
 		return nil, invalidParam("ECS Exec (enableExecuteCommand) is not supported by Berth.")
 	}
-	ls := &launchSpec{cluster: cluster, def: d, overrides: ov}
+	spec := &state.TaskSpec{Cluster: cluster, Def: d, CreatedAt: a.now().UTC()}
 	if ov != nil {
 		for _, co := range ov.ContainerOverrides {
 			if co.Name == nil || !slices.ContainsFunc(body.ContainerDefinitions, func(cd taskdef.ContainerDefinition) bool { return cd.Name == *co.Name }) {
 				return nil, invalidParam("Override for container named %s is not a container in the TaskDefinition.", deref(co.Name))
 			}
 		}
-		b, _ := json.Marshal(ov)
-		ls.overJSON = b
+		if ov.CPU != nil {
+			if _, ok := taskdef.ParseCPU(*ov.CPU); !ok {
+				return nil, invalidParam("Invalid 'cpu' override.")
+			}
+		}
+		if ov.Memory != nil {
+			if _, ok := taskdef.ParseMemory(*ov.Memory); !ok {
+				return nil, invalidParam("Invalid 'memory' override.")
+			}
+		}
+		spec.Overrides, _ = json.Marshal(ov)
 	}
-	ls.group = "family:" + d.Family
+	spec.Group = "family:" + d.Family
 	if group != nil && *group != "" {
 		if len(*group) > 255 {
 			return nil, invalidParam("group can have at most 255 characters.")
 		}
-		ls.group = *group
+		spec.Group = *group
 	}
 	if startedBy != nil {
 		if len(*startedBy) > 128 {
 			return nil, invalidParam("startedBy can have at most 128 characters.")
 		}
-		ls.startedBy = *startedBy
+		spec.StartedBy = *startedBy
 	}
 	st, err := validateTags(tags)
 	if err != nil {
@@ -270,125 +278,116 @@ func (a *API) launch(c *awsapi.Caller, snap *state.Snapshot, cluster *state.Clus
 			return nil, invalidParam("Invalid propagateTags %q. Valid values: TASK_DEFINITION, SERVICE, NONE.", *propagate)
 		}
 	}
-	ls.tags = st
-	// What the task reserves: task-level amounts when given, else the sum of
-	// its containers' (memoryReservation counting over memory).
-	if body.CPU != nil {
-		v, _ := taskdef.ParseCPU(*body.CPU)
-		ls.cpu = int64(v)
-	}
-	if ov != nil && ov.CPU != nil {
-		v, ok := taskdef.ParseCPU(*ov.CPU)
-		if !ok {
-			return nil, invalidParam("Invalid 'cpu' override.")
-		}
-		ls.cpu = int64(v)
-	}
-	if body.Memory != nil {
-		v, _ := taskdef.ParseMemory(*body.Memory)
-		ls.mem = int64(v)
-	}
-	if ov != nil && ov.Memory != nil {
-		v, ok := taskdef.ParseMemory(*ov.Memory)
-		if !ok {
-			return nil, invalidParam("Invalid 'memory' override.")
-		}
-		ls.mem = int64(v)
-	}
-	sumCPU, sumMem := int64(0), int64(0)
-	for _, cd := range body.ContainerDefinitions {
-		cpu, mem, res := cd.Resources(ov)
-		sumCPU += int64(cpu)
-		switch {
-		case res != nil:
-			sumMem += int64(*res)
-		case mem != nil:
-			sumMem += int64(*mem)
-		}
-		for _, pm := range cd.PortMappings {
-			if pm.ContainerPort == nil {
-				continue
-			}
-			hp := int32(0)
-			if pm.HostPort != nil {
-				hp = *pm.HostPort
-			}
-			if body.NetworkMode == "host" {
-				hp = *pm.ContainerPort
-			}
-			if hp == 0 || body.NetworkMode == "none" {
-				continue
-			}
-			if pm.Protocol == "udp" {
-				ls.udp = append(ls.udp, hp)
-			} else {
-				ls.tcp = append(ls.tcp, hp)
-			}
-		}
-	}
-	if ls.cpu == 0 {
-		ls.cpu = sumCPU
-	}
-	if ls.mem == 0 {
-		ls.mem = sumMem
+	spec.Tags = st
+	spec.Req, _ = body.Requirements(ov) // the overrides parsed above
+	ls := &launchSpec{spec: spec}
+	for _, pc := range body.PlacementConstraints {
+		ls.constraints = append(ls.constraints, placement.Constraint{Type: pc.Type, Expression: deref(pc.Expression)})
 	}
 	return ls, nil
 }
 
-// newTask builds the task record for a placement on inst.
-func (a *API) newTask(c *awsapi.Caller, ls *launchSpec, inst *state.ContainerInstance) *state.Task {
-	id := newID()
-	arn := ecsARN(c.Region, c.Account, "task/"+ls.cluster.Name+"/"+id)
-	t := &state.Task{
-		Account: c.Account, Region: c.Region, Cluster: ls.cluster.Name, TaskID: id, ARN: arn, ClusterARN: ls.cluster.ARN,
-		InstanceKey: inst.ID, InstanceARN: inst.ARN,
-		TaskDefinitionARN: ls.def.ARN, Family: ls.def.Family, Revision: ls.def.Revision, Overrides: ls.overJSON,
-		LastStatus: state.TaskProvisioning, DesiredStatus: state.TaskRunning, HealthStatus: "UNKNOWN",
-		CPU: ls.cpu, Memory: ls.mem, PortsTCP: ls.tcp, PortsUDP: ls.udp, LaunchType: "EC2",
-		Group: ls.group, StartedBy: ls.startedBy, Tags: ls.tags, CreatedAt: a.now().UTC(),
+// placementCandidate is what package placement sees of container instance
+// i, given the tasks placed on it (in any status) and whether its agent is
+// connected: its free resources and ports, its task groups and what the
+// cluster query language sees of it. It depends on its arguments only.
+func placementCandidate(i *state.ContainerInstance, tasks []*state.Task, connected bool) placement.Candidate {
+	c := placement.Candidate{
+		Key: i.ID, ARN: i.ARN, Eligible: i.Status == state.InstanceActive && connected,
+		CPU: i.Integer("CPU"), Memory: i.Integer("MEMORY"),
+		PortsTCP: map[int32]bool{}, PortsUDP: map[int32]bool{}, Groups: map[string]int{},
+		Query: &placement.Instance{
+			EC2InstanceID: i.EC2InstanceID, AgentConnected: connected, AgentVersion: i.VersionInfo.AgentVersion,
+			RegisteredAt: i.RegisteredAt, Attributes: map[string]string{},
+		},
 	}
-	for _, cd := range ls.def.Body.ContainerDefinitions {
-		tc := state.TaskContainer{
-			Name: cd.Name, ContainerARN: ecsARN(c.Region, c.Account, "container/"+ls.cluster.Name+"/"+id+"/"+newUUID()),
-			Image: cd.Image, LastStatus: "PENDING", CPU: itoa(int64(cd.CPU)), Essential: cd.Essential == nil || *cd.Essential,
-		}
-		if cd.Memory != nil {
-			tc.Memory = itoa(int64(*cd.Memory))
-		}
-		if cd.MemoryReservation != nil {
-			tc.MemoryReservation = itoa(int64(*cd.MemoryReservation))
-		}
-		t.Containers = append(t.Containers, tc)
+	for _, at := range i.Attributes {
+		c.Query.Attributes[at.Name] = at.Value
 	}
-	return t
+	// Ports the instance reserved for itself when it registered.
+	for _, r := range i.RegisteredResources {
+		var dst map[int32]bool
+		switch r.Name {
+		case "PORTS":
+			dst = c.PortsTCP
+		case "PORTS_UDP":
+			dst = c.PortsUDP
+		default:
+			continue
+		}
+		for _, v := range r.StringSetValue {
+			if p, err := strconv.ParseInt(v, 10, 32); err == nil {
+				dst[int32(p)] = true
+			}
+		}
+	}
+	for _, t := range tasks {
+		if !t.Active() {
+			continue
+		}
+		c.UsedCPU += t.CPU
+		c.UsedMemory += t.Memory
+		for _, p := range t.PortsTCP {
+			c.PortsTCP[p] = true
+		}
+		for _, p := range t.PortsUDP {
+			c.PortsUDP[p] = true
+		}
+		if c.Groups[t.Group] == 0 {
+			c.Query.TaskGroups = append(c.Query.TaskGroups, t.Group)
+		}
+		c.Groups[t.Group]++
+		if t.LastStatus == state.TaskRunning {
+			c.Query.RunningTasksCount++
+		}
+	}
+	return c
 }
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+// takeCandidate records one task of req on c, for later placements of the
+// same call.
+func takeCandidate(c *placement.Candidate, req *placement.Request) {
+	c.UsedCPU += req.CPU
+	c.UsedMemory += req.Memory
+	for _, p := range req.PortsTCP {
+		if p != 0 {
+			c.PortsTCP[p] = true
+		}
+	}
+	for _, p := range req.PortsUDP {
+		if p != 0 {
+			c.PortsUDP[p] = true
+		}
+	}
+	if c.Groups[req.Group] == 0 {
+		c.Query.TaskGroups = append(c.Query.TaskGroups, req.Group)
+	}
+	c.Groups[req.Group]++
 }
 
-// placeable returns the cluster's instances that can take tasks: ACTIVE with
-// a connected agent.
-func (a *API) placeable(snap *state.Snapshot, c *awsapi.Caller, cluster string) (active, all []*state.ContainerInstance) {
-	for i := range snap.ContainerInstances(c.Account, c.Region, cluster, "") {
+// candidates are the cluster's registered (not INACTIVE) instances as
+// placement sees them, and the instances by candidate key.
+func (a *API) candidates(snap *state.Snapshot, cl *state.Cluster) ([]placement.Candidate, map[string]*state.ContainerInstance) {
+	var cands []placement.Candidate
+	insts := map[string]*state.ContainerInstance{}
+	for i := range snap.ContainerInstances(cl.Account, cl.Region, cl.Name, "") {
 		if i.Status == state.InstanceInactive {
 			continue
 		}
-		all = append(all, i)
-		if i.Status == state.InstanceActive && a.connected(i) {
-			active = append(active, i)
-		}
+		cands = append(cands, placementCandidate(i, snap.TasksOnInstance(nil, i.ID), a.connected(i)))
+		insts[i.ID] = i
 	}
-	return active, all
+	return cands, insts
 }
 
-// RunTask places count tasks on instances with room. Tasks that do not fit
-// come back as failures naming the closest instance and the resource.
+// placementRand breaks the ties placement strategies leave.
+func placementRand() *mrand.Rand {
+	return mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
+}
+
+// RunTask places count tasks on instances with room, as the placement
+// constraints and strategies say. Tasks that do not fit come back as
+// failures naming the closest instance and what it lacks.
 func (a *API) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, error) {
 	c := awsapi.CallerFrom(ctx)
 	count := int32(1)
@@ -404,8 +403,12 @@ func (a *API) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, er
 	if len(in.CapacityProviderStrategy) > 0 {
 		return nil, invalidParam("Capacity provider strategies are not supported by Berth yet; use launchType EC2.")
 	}
-	if !isNull(in.PlacementConstraints) || !isNull(in.PlacementStrategy) {
-		return nil, invalidParam("Placement constraints and strategies are not supported by Berth yet.")
+	cons, strats, err := requestPlacement(in.PlacementConstraints, in.PlacementStrategy)
+	if err != nil {
+		return nil, err
+	}
+	if len(strats) == 0 {
+		strats = placement.DefaultStrategies
 	}
 	if !isNull(in.VolumeConfigurations) {
 		return nil, invalidParam("volumeConfigurations (EBS volumes) are not supported by Berth.")
@@ -432,92 +435,41 @@ func (a *API) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, er
 		if err != nil {
 			return nil, err
 		}
-		active, all := a.placeable(snap, c, cluster.Name)
-		if len(all) == 0 {
+		if len(cons)+len(ls.constraints) > placement.MaxConstraints {
+			return nil, invalidParam("A task can have at most %d placement constraints, including those of its task definition.", placement.MaxConstraints)
+		}
+		cands, insts := a.candidates(snap, cluster)
+		if len(cands) == 0 {
 			return nil, invalidParam("No Container Instances were found in your cluster.")
 		}
-		usage := map[string]state.Usage{}
-		for _, i := range active {
-			usage[i.ID] = snap.InstanceUsage(i.ID)
-		}
+		placed, failed := placement.Place(cands, ls.request(int(count), cons, strats), placementRand())
 		out := &RunTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
+		for _, f := range failed {
+			out.Failures = append(out.Failures, Failure{Arn: nonEmpty(f.ARN), Reason: ptr(f.Reason)})
+		}
 		var tasks []*state.Task
-		for n := int32(0); n < count; n++ {
-			inst, failure := a.pick(active, all, usage, ls)
-			if inst == nil {
-				out.Failures = append(out.Failures, failure)
-				continue
-			}
-			t := a.newTask(c, ls, inst)
-			usage[inst.ID] = usage[inst.ID].Plus(t)
-			tasks = append(tasks, t)
+		for _, p := range placed {
+			tasks = append(tasks, state.NewTask(ls.spec, insts[p.Key]))
 		}
 		if len(tasks) > 0 || tokenKey != "" {
-			placed, err := state.Do[[]*state.Task](ctx, a.store, &state.RunTasks{Tasks: tasks, TokenKey: tokenKey, RequestHash: reqHash})
+			stored, err := state.Do[[]*state.Task](ctx, a.store, &state.RunTasks{Tasks: tasks, TokenKey: tokenKey, RequestHash: reqHash})
 			if err != nil {
 				if e, ok := errdefs.As(err); ok && errors.Is(err, errdefs.ErrInvalidArgument) {
 					return nil, invalidParam("%s", e.Message)
 				}
 				return nil, err
 			}
-			if len(placed) > 0 && (len(tasks) == 0 || placed[0].TaskID != tasks[0].TaskID) {
+			if len(stored) > 0 && (len(tasks) == 0 || stored[0].TaskID != tasks[0].TaskID) {
 				// A repeat of an earlier request with the same client token.
 				out.Failures = []Failure{}
 			}
 			snap = a.store.Snapshot()
-			for _, t := range placed {
+			for _, t := range stored {
 				out.Tasks = append(out.Tasks, taskView(snap, t, true))
 			}
 		}
 		return out, nil
 	})
-}
-
-// pick chooses the instance with room and the fewest tasks; when none has
-// room it returns the failure ECS reports, naming the closest instance.
-func (a *API) pick(active, all []*state.ContainerInstance, usage map[string]state.Usage, ls *launchSpec) (*state.ContainerInstance, Failure) {
-	probe := &state.Task{CPU: ls.cpu, Memory: ls.mem, PortsTCP: ls.tcp, PortsUDP: ls.udp}
-	var best *state.ContainerInstance
-	reason, closest := "", (*state.ContainerInstance)(nil)
-	for _, i := range active {
-		r := state.Fits(i, usage[i.ID], probe)
-		if r == "" {
-			if best == nil || usage[i.ID].Tasks < usage[best.ID].Tasks {
-				best = i
-			}
-			continue
-		}
-		if closest == nil || rank(r) > rank(reason) {
-			reason, closest = r, i
-		}
-	}
-	if best != nil {
-		return best, Failure{}
-	}
-	if closest == nil {
-		// Instances exist but none is ACTIVE with a connected agent.
-		closest, reason = all[0], "AGENT"
-		for _, i := range all {
-			if i.Status != state.InstanceActive {
-				closest, reason = i, "AGENT"
-			}
-		}
-	}
-	return nil, Failure{Arn: ptr(closest.ARN), Reason: ptr(reason)}
-}
-
-// rank orders failure reasons by how close the instance came: one that only
-// lacks ports came closer than one that lacks CPU.
-func rank(reason string) int {
-	switch reason {
-	case "RESOURCE:PORTS":
-		return 3
-	case "RESOURCE:MEMORY":
-		return 2
-	case "RESOURCE:CPU":
-		return 1
-	}
-	return 0
 }
 
 // clusterForLaunch resolves the cluster for RunTask, creating the default
@@ -539,7 +491,8 @@ func (a *API) clusterForLaunch(ctx context.Context, c *awsapi.Caller, ref *strin
 	}})
 }
 
-// StartTask starts one task on each named instance.
+// StartTask starts one task on each named instance that has room for it and
+// meets the task definition's placement constraints.
 func (a *API) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskOutput, error) {
 	c := awsapi.CallerFrom(ctx)
 	if len(in.ContainerInstances) == 0 || len(in.ContainerInstances) > 10 {
@@ -556,8 +509,9 @@ func (a *API) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskOutp
 		if err != nil {
 			return nil, err
 		}
+		req := ls.request(1, nil, nil)
 		out := &StartTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
-		usage := map[string]state.Usage{}
+		cands := map[string]*placement.Candidate{}
 		var tasks []*state.Task
 		for _, ref := range in.ContainerInstances {
 			inst := findInstance(snap, c, cluster.Name, ref)
@@ -565,20 +519,18 @@ func (a *API) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskOutp
 				out.Failures = append(out.Failures, missing(ref, "container-instance/"+cluster.Name+"/", c))
 				continue
 			}
-			if _, ok := usage[inst.ID]; !ok {
-				usage[inst.ID] = snap.InstanceUsage(inst.ID)
+			cand, ok := cands[inst.ID]
+			if !ok {
+				pc := placementCandidate(inst, snap.TasksOnInstance(nil, inst.ID), a.connected(inst))
+				cand = &pc
+				cands[inst.ID] = cand
 			}
-			if inst.Status != state.InstanceActive || !a.connected(inst) {
-				out.Failures = append(out.Failures, Failure{Arn: ptr(inst.ARN), Reason: ptr("AGENT")})
-				continue
-			}
-			t := a.newTask(c, ls, inst)
-			if r := state.Fits(inst, usage[inst.ID], t); r != "" {
+			if r := placement.Fit(cand, &req); r != "" {
 				out.Failures = append(out.Failures, Failure{Arn: ptr(inst.ARN), Reason: ptr(r)})
 				continue
 			}
-			usage[inst.ID] = usage[inst.ID].Plus(t)
-			tasks = append(tasks, t)
+			takeCandidate(cand, &req)
+			tasks = append(tasks, state.NewTask(ls.spec, inst))
 		}
 		if len(tasks) > 0 {
 			placed, err := state.Do[[]*state.Task](ctx, a.store, &state.RunTasks{Tasks: tasks})
@@ -732,8 +684,13 @@ func (a *API) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksOutp
 	if err != nil {
 		return nil, err
 	}
+	svcKey := ""
 	if in.ServiceName != nil {
-		return nil, &awsapi.Error{Code: "ServiceNotFoundException", Message: "Service not found."}
+		s := findService(snap, c, cl.Name, *in.ServiceName)
+		if s == nil {
+			return nil, serviceNotFound()
+		}
+		svcKey = s.ID
 	}
 	instKey := ""
 	if in.ContainerInstance != nil {
@@ -747,7 +704,7 @@ func (a *API) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksOutp
 	for t := range snap.Tasks(c.Account, c.Region, cl.Name, "") {
 		if t.DesiredStatus != desired || (instKey != "" && t.InstanceKey != instKey) ||
 			(in.Family != nil && t.Family != *in.Family) || (in.StartedBy != nil && t.StartedBy != *in.StartedBy) ||
-			(in.LaunchType != nil && t.LaunchType != *in.LaunchType) {
+			(in.LaunchType != nil && t.LaunchType != *in.LaunchType) || (svcKey != "" && t.ServiceKey != svcKey) {
 			continue
 		}
 		matching = append(matching, t)
