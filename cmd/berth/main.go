@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berthhq/berth/internal/controller"
 	"github.com/berthhq/berth/internal/server"
 )
 
@@ -103,6 +104,7 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		account  = fs.String("account-id", "000000000000", "the default account id")
 		retain   = fs.Duration("task-retention", time.Hour, "how long STOPPED tasks stay describable")
 		grace    = fs.Duration("agent-grace", 30*time.Second, "how long after its last heartbeat an agent counts as connected")
+		healthy  = fs.Duration("task-healthy-after", 40*time.Second, "how long a service task without container health checks must be RUNNING to count healthy in a deployment")
 		lost     = fs.Duration("instance-lost-after", 2*time.Minute, "how long an agent may be silent before its service tasks are replaced elsewhere")
 		logLevel = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		logJSON  = fs.Bool("log-json", false, "log as JSON lines instead of text")
@@ -140,6 +142,7 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		TaskRetention:     *retain,
 		AgentGrace:        *grace,
 		InstanceLostAfter: *lost,
+		ServiceTiming:     controller.Timing{HealthyAfter: *healthy},
 		Logger:            logger,
 	})
 	if err != nil {
