@@ -12,7 +12,6 @@ import (
 	memdb "github.com/hashicorp/go-memdb"
 
 	"github.com/berthhq/berth/internal/errdefs"
-	"github.com/berthhq/berth/internal/placement"
 	"github.com/berthhq/berth/internal/state"
 )
 
@@ -214,64 +213,10 @@ func (s *Services) instances(snap *state.Snapshot, account, region, cluster stri
 		out = append(out, &InstanceView{
 			Inst: i,
 			Lost: silent > s.cfg.InstanceLostAfter,
-			Cand: Candidate(snap, i, connected),
+			Cand: state.PlacementCandidate(i, snap.TasksOnInstance(nil, i.ID), connected),
 		})
 	}
 	return out
-}
-
-// Candidate is what placement sees of instance i.
-func Candidate(snap *state.Snapshot, i *state.ContainerInstance, connected bool) placement.Candidate {
-	tasks := snap.TasksOnInstance(nil, i.ID)
-	u := snap.InstanceUsage(i.ID)
-	c := placement.Candidate{
-		Key: i.ID, ARN: i.ARN, Eligible: i.Status == state.InstanceActive && connected,
-		CPU: i.Integer("CPU"), Memory: i.Integer("MEMORY"), UsedCPU: u.CPU, UsedMemory: u.Memory,
-		PortsTCP: map[int32]bool{}, PortsUDP: map[int32]bool{}, Groups: map[string]int{},
-		Query: &placement.Instance{
-			EC2InstanceID: i.EC2InstanceID, AgentConnected: connected, AgentVersion: i.VersionInfo.AgentVersion,
-			RegisteredAt: i.RegisteredAt, Attributes: map[string]string{},
-		},
-	}
-	for p := range u.PortsTCP {
-		c.PortsTCP[p] = true
-	}
-	for p := range u.PortsUDP {
-		c.PortsUDP[p] = true
-	}
-	for _, r := range i.RegisteredResources {
-		dst := c.PortsTCP
-		switch r.Name {
-		case "PORTS":
-		case "PORTS_UDP":
-			dst = c.PortsUDP
-		default:
-			continue
-		}
-		for _, v := range r.StringSetValue {
-			if p, err := strconv.Atoi(v); err == nil {
-				dst[int32(p)] = true
-			}
-		}
-	}
-	for _, a := range i.Attributes {
-		c.Query.Attributes[a.Name] = a.Value
-	}
-	seen := map[string]bool{}
-	for _, t := range tasks {
-		if !t.Active() {
-			continue
-		}
-		c.Groups[t.Group]++
-		if t.LastStatus == state.TaskRunning {
-			c.Query.RunningTasksCount++
-		}
-		if !seen[t.Group] {
-			seen[t.Group] = true
-			c.Query.TaskGroups = append(c.Query.TaskGroups, t.Group)
-		}
-	}
-	return c
 }
 
 // taskDefByARN finds a task definition by its ARN (…:task-definition/family:rev).

@@ -33,10 +33,8 @@ type DescribeCapacityProvidersOutput struct {
 // only the providers associated with that cluster are described.
 func (a *API) DescribeCapacityProviders(ctx context.Context, in *DescribeCapacityProvidersInput) (*DescribeCapacityProvidersOutput, error) {
 	c := awsapi.CallerFrom(ctx)
-	for _, inc := range in.Include {
-		if inc != "TAGS" {
-			return nil, invalidParam("Invalid include value %q. Valid values: TAGS.", inc)
-		}
+	if _, err := includeTags(in.Include); err != nil {
+		return nil, err
 	}
 	if len(in.CapacityProviders) > 100 {
 		return nil, invalidParam("capacityProviders can have at most 100 items.")

@@ -527,5 +527,5 @@ func deref(s *string) string {
 
 // queryInstance is what the cluster query language sees of an instance.
 func (a *API) queryInstance(snap *state.Snapshot, i *state.ContainerInstance) *placement.Instance {
-	return placementCandidate(i, snap.TasksOnInstance(nil, i.ID), a.connected(i)).Query
+	return state.PlacementCandidate(i, snap.TasksOnInstance(nil, i.ID), a.connected(i)).Query
 }

@@ -487,7 +487,7 @@ func (a *API) daemonCount(snap *state.Snapshot, cl *state.Cluster, cons []state.
 		}
 		// Constraints only: what the instance has free does not matter, nor
 		// (for distinctInstance) the daemon's own tasks.
-		c := placementCandidate(i, snap.TasksOnInstance(nil, i.ID), a.connected(i))
+		c := state.PlacementCandidate(i, snap.TasksOnInstance(nil, i.ID), a.connected(i))
 		c.UsedCPU, c.UsedMemory, c.PortsTCP, c.PortsUDP, c.Groups = 0, 0, nil, nil, nil
 		if placement.Fit(&c, &req) == "" {
 			n++
@@ -855,12 +855,9 @@ func (a *API) DescribeServices(ctx context.Context, in *DescribeServicesInput) (
 	if len(in.Services) > 10 {
 		return nil, invalidParam("services can have at most 10 items.")
 	}
-	withTags := false
-	for _, inc := range in.Include {
-		if inc != "TAGS" {
-			return nil, invalidParam("Invalid include value %q. Valid values: TAGS.", inc)
-		}
-		withTags = true
+	withTags, err := includeTags(in.Include)
+	if err != nil {
+		return nil, err
 	}
 	snap := a.store.Snapshot()
 	cl, err := a.activeCluster(snap, c, in.Cluster)

@@ -266,3 +266,14 @@ func (a *API) ListTagsForResource(ctx context.Context, in *ListTagsForResourceIn
 	}
 	return &ListTagsForResourceOutput{Tags: wireTags(t.tags)}, nil
 }
+
+// includeTags checks an include list that may only name TAGS, and reports
+// whether it does.
+func includeTags(include []string) (bool, error) {
+	for _, inc := range include {
+		if inc != "TAGS" {
+			return false, invalidParam("Invalid include value %q. Valid values: TAGS.", inc)
+		}
+	}
+	return len(include) > 0, nil
+}

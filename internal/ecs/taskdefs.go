@@ -186,10 +186,8 @@ func (a *API) DescribeTaskDefinition(ctx context.Context, in *DescribeTaskDefini
 	if err != nil {
 		return nil, err
 	}
-	for _, inc := range in.Include {
-		if inc != "TAGS" {
-			return nil, invalidParam("Invalid include value %q. Valid values: TAGS.", inc)
-		}
+	if _, err := includeTags(in.Include); err != nil {
+		return nil, err
 	}
 	d, err := a.findTaskDefinition(a.store.Snapshot(), c, ref, false)
 	if err != nil {

@@ -287,63 +287,6 @@ func (a *API) launch(c *awsapi.Caller, snap *state.Snapshot, cluster *state.Clus
 	return ls, nil
 }
 
-// placementCandidate is what package placement sees of container instance
-// i, given the tasks placed on it (in any status) and whether its agent is
-// connected: its free resources and ports, its task groups and what the
-// cluster query language sees of it. It depends on its arguments only.
-func placementCandidate(i *state.ContainerInstance, tasks []*state.Task, connected bool) placement.Candidate {
-	c := placement.Candidate{
-		Key: i.ID, ARN: i.ARN, Eligible: i.Status == state.InstanceActive && connected,
-		CPU: i.Integer("CPU"), Memory: i.Integer("MEMORY"),
-		PortsTCP: map[int32]bool{}, PortsUDP: map[int32]bool{}, Groups: map[string]int{},
-		Query: &placement.Instance{
-			EC2InstanceID: i.EC2InstanceID, AgentConnected: connected, AgentVersion: i.VersionInfo.AgentVersion,
-			RegisteredAt: i.RegisteredAt, Attributes: map[string]string{},
-		},
-	}
-	for _, at := range i.Attributes {
-		c.Query.Attributes[at.Name] = at.Value
-	}
-	// Ports the instance reserved for itself when it registered.
-	for _, r := range i.RegisteredResources {
-		var dst map[int32]bool
-		switch r.Name {
-		case "PORTS":
-			dst = c.PortsTCP
-		case "PORTS_UDP":
-			dst = c.PortsUDP
-		default:
-			continue
-		}
-		for _, v := range r.StringSetValue {
-			if p, err := strconv.ParseInt(v, 10, 32); err == nil {
-				dst[int32(p)] = true
-			}
-		}
-	}
-	for _, t := range tasks {
-		if !t.Active() {
-			continue
-		}
-		c.UsedCPU += t.CPU
-		c.UsedMemory += t.Memory
-		for _, p := range t.PortsTCP {
-			c.PortsTCP[p] = true
-		}
-		for _, p := range t.PortsUDP {
-			c.PortsUDP[p] = true
-		}
-		if c.Groups[t.Group] == 0 {
-			c.Query.TaskGroups = append(c.Query.TaskGroups, t.Group)
-		}
-		c.Groups[t.Group]++
-		if t.LastStatus == state.TaskRunning {
-			c.Query.RunningTasksCount++
-		}
-	}
-	return c
-}
-
 // takeCandidate records one task of req on c, for later placements of the
 // same call.
 func takeCandidate(c *placement.Candidate, req *placement.Request) {
@@ -374,7 +317,7 @@ func (a *API) candidates(snap *state.Snapshot, cl *state.Cluster) ([]placement.C
 		if i.Status == state.InstanceInactive {
 			continue
 		}
-		cands = append(cands, placementCandidate(i, snap.TasksOnInstance(nil, i.ID), a.connected(i)))
+		cands = append(cands, state.PlacementCandidate(i, snap.TasksOnInstance(nil, i.ID), a.connected(i)))
 		insts[i.ID] = i
 	}
 	return cands, insts
@@ -521,7 +464,7 @@ func (a *API) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskOutp
 			}
 			cand, ok := cands[inst.ID]
 			if !ok {
-				pc := placementCandidate(inst, snap.TasksOnInstance(nil, inst.ID), a.connected(inst))
+				pc := state.PlacementCandidate(inst, snap.TasksOnInstance(nil, inst.ID), a.connected(inst))
 				cand = &pc
 				cands[inst.ID] = cand
 			}
@@ -614,12 +557,9 @@ func (a *API) DescribeTasks(ctx context.Context, in *DescribeTasksInput) (*Descr
 	if len(in.Tasks) > 100 {
 		return nil, invalidParam("tasks can have at most 100 items.")
 	}
-	withTags := false
-	for _, inc := range in.Include {
-		if inc != "TAGS" {
-			return nil, invalidParam("Invalid include value %q. Valid values: TAGS.", inc)
-		}
-		withTags = true
+	withTags, err := includeTags(in.Include)
+	if err != nil {
+		return nil, err
 	}
 	snap := a.store.Snapshot()
 	cl, err := a.activeCluster(snap, c, in.Cluster)
