@@ -19,6 +19,7 @@ const (
 	tableTasks        = "tasks"
 	tableClientTokens = "clienttokens"
 	tableServices     = "services"
+	tableDocs         = "docs"
 )
 
 // tableTypes lists every table with a constructor of the type it holds; the
@@ -33,6 +34,7 @@ var tableTypes = map[string]func() any{
 	tableTasks:        func() any { return new(Task) },
 	tableClientTokens: func() any { return new(ClientTokenRecord) },
 	tableServices:     func() any { return new(Service) },
+	tableDocs:         func() any { return new(Doc) },
 }
 
 func idIndex() *memdb.IndexSchema {

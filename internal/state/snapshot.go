@@ -82,6 +82,8 @@ func idOf(obj any) string {
 		return o.ID
 	case *Service:
 		return o.ID
+	case *Doc:
+		return o.ID
 	}
 	panic("state: idOf: unknown type")
 }

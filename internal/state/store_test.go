@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -160,5 +161,45 @@ func TestBlockingQueryWakesOnWrite(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("BlockingQuery did not wake on a write")
+	}
+}
+
+func TestWriteDocs(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, b := Key("ns", "acct", "a"), Key("ns", "acct", "b")
+	put := func(ops ...DocOp) ([]*Doc, error) { return Do[[]*Doc](ctx, s, &WriteDocs{Ops: ops}) }
+	docs, err := put(DocOp{Key: a, Value: json.RawMessage(`1`), IfAbsent: true}, DocOp{Key: b, Value: json.RawMessage(`2`)})
+	if err != nil || len(docs) != 2 {
+		t.Fatalf("WriteDocs = %v, %v", docs, err)
+	}
+	// A failed precondition changes nothing, even the ops before it.
+	_, err = put(DocOp{Key: b, Value: json.RawMessage(`3`)}, DocOp{Key: a, Value: json.RawMessage(`4`), IfAbsent: true})
+	if e, ok := errdefs.As(err); !ok || e.Reason != ReasonPrecondition {
+		t.Fatalf("WriteDocs with a failing IfAbsent = %v; want a precondition conflict", err)
+	}
+	if got := string(s.Snapshot().Doc(b).Value); got != "2" {
+		t.Errorf("b = %s after a failed write; want 2", got)
+	}
+	idx := s.Snapshot().Doc(a).ModifyIndex
+	if _, err := put(DocOp{Key: a, Value: json.RawMessage(`5`), IfIndex: idx + 100}); err == nil {
+		t.Errorf("WriteDocs with a stale IfIndex succeeded")
+	}
+	if _, err := put(DocOp{Key: a, Value: json.RawMessage(`5`), IfIndex: idx}, DocOp{Key: b, Delete: true}); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for d := range s.Snapshot().Docs(nil, KeyPrefix("ns", "acct"), "") {
+		keys = append(keys, string(d.Value))
+	}
+	if len(keys) != 1 || keys[0] != "5" {
+		t.Errorf("docs under ns/acct = %v; want [5]", keys)
 	}
 }
