@@ -49,6 +49,12 @@ type Runtime interface {
 	Events(ctx context.Context, labels map[string]string) (<-chan Event, <-chan error)
 	// Stats returns one sample of a running container's resource usage.
 	Stats(ctx context.Context, id string) (Stats, error)
+	// Logs calls fn, in order, for each line the container wrote to stdout
+	// or stderr at or after since (from the start when since is zero).
+	// With follow it keeps reading until the container has stopped and its
+	// output is exhausted, or ctx ends (then it returns ctx's error). An
+	// error from fn ends the read and is returned.
+	Logs(ctx context.Context, id string, since time.Time, follow bool, fn func(LogLine) error) error
 
 	// CreateVolume creates a named local volume with labels; an existing
 	// volume of that name is returned as is.
@@ -247,4 +253,14 @@ type Stats struct {
 	BlockReadBytes   uint64
 	BlockWriteBytes  uint64
 	PIDs             uint64
+}
+
+// LogLine is one line a container wrote.
+type LogLine struct {
+	Time   time.Time // when the engine received it
+	Stream string    // "stdout" or "stderr"
+	// Text is the line without its newline. The engine may split a very
+	// long line into parts; Partial is set on every part but the last.
+	Text    []byte
+	Partial bool
 }

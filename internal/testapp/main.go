@@ -31,6 +31,8 @@ type options struct {
 	unhealthyAfter time.Duration
 	check          string
 	writes         writeList
+	printEvery     time.Duration
+	printBytes     int
 }
 
 // writeList collects repeated -write PATH=CONTENT flags.
@@ -62,6 +64,8 @@ func newFlagSet(o *options, output io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.unhealthyAfter, "unhealthy-after", 0, "make /health return 500 after `D`")
 	fs.StringVar(&o.check, "check", "", "health-check client: GET `URL`, exit 0 on 200 else 1")
 	fs.Var(&o.writes, "write", "write a file at start, `PATH=CONTENT` (repeatable)")
+	fs.DurationVar(&o.printEvery, "print-every", 0, "print \"tick N\" every `D` until the process ends")
+	fs.IntVar(&o.printBytes, "print-bytes", 0, "print one line of `N` bytes (x...x) at start")
 	return fs
 }
 
@@ -124,6 +128,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for i := 1; i <= o.print; i++ {
 		fmt.Fprintf(stdout, "line %d\n", i)
+	}
+	if o.printBytes > 0 {
+		fmt.Fprintln(stdout, strings.Repeat("x", o.printBytes))
+	}
+	if o.printEvery > 0 {
+		go func() { // lives as long as the process
+			for i := 1; ; i++ {
+				time.Sleep(o.printEvery)
+				fmt.Fprintf(stdout, "tick %d\n", i)
+			}
+		}()
 	}
 	if o.allocMiB > 0 {
 		// Touch every page so it is really resident, one MiB every 5 ms: an

@@ -45,6 +45,9 @@ type container struct {
 	exited   chan struct{} // closed when the current run ends
 	timers   []*time.Timer
 	termSent bool // SIGTERM already being handled
+
+	output  []runtime.LogLine // what its runs wrote, in order
+	outWake chan struct{}     // closed when output grows
 }
 
 func (c *container) running() bool { return c.state == runtime.StateRunning }

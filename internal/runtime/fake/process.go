@@ -30,10 +30,12 @@ func (f *Fake) runProcess(c *container) {
 	for _, w := range a.Writes {
 		p, _, _ := strings.Cut(w, "=")
 		if !c.writable(p) {
+			c.writeLocked("stderr", "testapp: open "+p+": read-only file system")
 			f.exitLocked(c, 1, false) // read-only file system
 			return
 		}
 	}
+	f.printLocked(c)
 	if a.AllocMiB > 0 && c.spec.MemoryBytes > 0 && int64(a.AllocMiB+baselineMiB)<<20 > c.spec.MemoryBytes {
 		f.exitLocked(c, 137, true)
 		return
@@ -78,6 +80,7 @@ func (f *Fake) signalLocked(c *container, sig string) {
 			return
 		}
 		c.termSent = true
+		c.writeLocked("stderr", "testapp: SIGTERM")
 		if a.TermDelay > 0 {
 			f.afterLocked(c, a.TermDelay, func() { f.exitLocked(c, a.TermExit, false) })
 			return
@@ -107,6 +110,7 @@ func (f *Fake) exitLocked(c *container, code int, oom bool) {
 	}
 	f.emit(c, runtime.Event{Action: runtime.EventDie, ExitCode: code})
 	close(c.exited)
+	c.wakeOutput()
 }
 
 // afterLocked runs fn under the lock after d, unless c's current run has

@@ -27,6 +27,8 @@ type Testapp struct {
 	UnhealthyAfter time.Duration // -unhealthy-after D
 	Check          string        // -check URL
 	Writes         []string      // -write PATH=CONTENT, repeatable
+	PrintEvery     time.Duration // -print-every D
+	PrintBytes     int           // -print-bytes N
 }
 
 // ParseTestapp reads testapp's flags (the arguments after the program name).
@@ -46,6 +48,8 @@ func ParseTestapp(args []string) (Testapp, error) {
 	fs.IntVar(&a.AllocMiB, "alloc-mib", 0, "")
 	fs.DurationVar(&a.UnhealthyAfter, "unhealthy-after", 0, "")
 	fs.StringVar(&a.Check, "check", "", "")
+	fs.DurationVar(&a.PrintEvery, "print-every", 0, "")
+	fs.IntVar(&a.PrintBytes, "print-bytes", 0, "")
 	fs.Func("write", "", func(v string) error {
 		if path, _, ok := strings.Cut(v, "="); !ok || path == "" {
 			return fmt.Errorf("want PATH=CONTENT, got %q", v)

@@ -30,6 +30,7 @@ func groups() []group {
 		single("Events", testEvents),
 		single("EnvAndCommand", testEnvAndCommand),
 		single("Stats", testStats),
+		{name: "Logs", cases: []testCase{{"Exited", testLogsExited}, {"Follow", testLogsFollow}, {"LongLine", testLogsLongLine}}},
 		single("Volumes", testVolumes),
 		{name: "Mounts", cases: mountCases()},
 	}
@@ -612,4 +613,77 @@ func mountCases() []testCase {
 		}})
 	}
 	return cases
+}
+
+// collectLogs reads a container's output into text lines per stream; parts
+// of a split line are joined.
+func collectLogs(t *testing.T, e Env, id string, since time.Time, follow bool) (stdout, stderr []string, times []time.Time) {
+	t.Helper()
+	var partial []byte
+	err := e.Runtime.Logs(t.Context(), id, since, follow, func(l runtime.LogLine) error {
+		if l.Time.IsZero() || (l.Stream != "stdout" && l.Stream != "stderr") {
+			t.Errorf("Logs line %+v; want a time and stdout or stderr", l)
+		}
+		partial = append(partial, l.Text...)
+		if l.Partial {
+			return nil
+		}
+		if l.Stream == "stdout" {
+			stdout = append(stdout, string(partial))
+			times = append(times, l.Time)
+		} else {
+			stderr = append(stderr, string(partial))
+		}
+		partial = nil
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Logs(%.12s, follow %v) = %v; want nil", id, follow, err)
+	}
+	return stdout, stderr, times
+}
+
+func testLogsExited(t *testing.T, e Env) {
+	id := run(t, e, e.spec("-print", "3", "-exit", "0"))
+	waitExited(t, e, id)
+	stdout, stderr, times := collectLogs(t, e, id, time.Time{}, false)
+	if want := []string{"line 1", "line 2", "line 3"}; !slices.Equal(stdout, want) {
+		t.Errorf("Logs stdout = %q; want %q", stdout, want)
+	}
+	if !slices.Contains(stderr, "testapp: ready") {
+		t.Errorf("Logs stderr = %q; want it to hold %q", stderr, "testapp: ready")
+	}
+	if len(times) == 3 {
+		later, _, _ := collectLogs(t, e, id, times[2].Add(time.Nanosecond), false)
+		if len(later) != 0 {
+			t.Errorf("Logs since after the last line = %q; want nothing", later)
+		}
+	}
+	err := e.Runtime.Logs(t.Context(), "berthtest-absent-"+randomHex(4), time.Time{}, false, func(runtime.LogLine) error { return nil })
+	wantErr(t, "Logs(absent)", err, errdefs.ErrNotFound)
+}
+
+func testLogsFollow(t *testing.T, e Env) {
+	id := run(t, e, e.spec("-print-every", "50ms", "-sleep", "600ms"))
+	start := time.Now()
+	stdout, _, _ := collectLogs(t, e, id, time.Time{}, true)
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("Logs(follow) returned after %v; want it to follow until the process ends", took)
+	}
+	if len(stdout) < 3 || stdout[0] != "tick 1" {
+		t.Errorf("Logs(follow) stdout = %q; want ticks from tick 1", stdout)
+	}
+}
+
+func testLogsLongLine(t *testing.T, e Env) {
+	id := run(t, e, e.spec("-print-bytes", "40000", "-exit", "0"))
+	waitExited(t, e, id)
+	stdout, _, _ := collectLogs(t, e, id, time.Time{}, false)
+	if len(stdout) != 1 || stdout[0] != strings.Repeat("x", 40000) {
+		lens := []int{}
+		for _, s := range stdout {
+			lens = append(lens, len(s))
+		}
+		t.Errorf("Logs of a 40000-byte line = lines of %v bytes; want one of 40000", lens)
+	}
 }
