@@ -117,6 +117,8 @@ type Agent struct {
 	rt     runtime.Runtime
 	log    *slog.Logger
 	client *agentapi.Client
+	// pumps are the goroutines shipping container output (logship.go).
+	pumps sync.WaitGroup
 	// heartbeatEvery is the interval the server asked for at registration.
 	heartbeatEvery time.Duration
 	ports          *portAllocator
@@ -227,6 +229,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	err = a.watch(ctx)
 	cancel()
 	a.wg.Wait()
+	a.pumps.Wait()
 	wg.Wait()
 	if ctx.Err() != nil {
 		return nil

@@ -46,6 +46,8 @@ type ctr struct {
 	startAt  time.Time // when it became eligible to start (for startTimeout)
 	neverRun bool      // it was never started and never will be
 	missing  bool      // it vanished from the engine: exited with no exit code
+	logOpts  *awslogsOptions // its awslogs configuration, when it has one
+	pump     *logPump        // ships its output while it runs
 }
 
 func (c *ctr) essential() bool { return c.def.Essential == nil || *c.def.Essential }
@@ -436,6 +438,13 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride, found []
 			return err.Error()
 		}
 		c.spec = spec
+		if lc := c.def.LogConfiguration; lc != nil && lc.LogDriver == "awslogs" {
+			o, err := parseAwslogs(lc, t.TaskARN, c.def.Name, t.Region)
+			if err != nil {
+				return "CannotStartContainerError: failed to initialize logging driver: " + err.Error()
+			}
+			c.logOpts = &o
+		}
 	}
 	for _, v := range r.td.Volumes {
 		if v.Host != nil || (v.DockerVolumeConfiguration != nil && v.DockerVolumeConfiguration.Scope == "shared") {
@@ -465,6 +474,10 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride, found []
 	for _, c := range r.containers {
 		if c.started && !c.exited {
 			r.state.StartedAt = nonZero(r.state.StartedAt, time.Now().UTC())
+		}
+		if c.started && !c.missing {
+			// Adopted: deliver what it wrote while the agent was away.
+			r.startPump(ctx, c)
 		}
 	}
 	if r.stopWanted() {
@@ -664,11 +677,21 @@ func (r *runner) startReady(ctx context.Context) string {
 			}
 			continue
 		}
+		if o := c.logOpts; o != nil {
+			if o.stream == "" {
+				o.stream = c.id
+			}
+			if err := r.a.ensureStream(ctx, r.state.TaskARN, *o); err != nil {
+				c.neverRun = true
+				return "CannotStartContainerError: failed to initialize logging driver: failed to create CloudWatch log stream: " + logsReason(err)
+			}
+		}
 		if err := r.a.rt.StartContainer(ctx, c.id); err != nil {
 			c.neverRun = true
 			return fmt.Sprintf("CannotStartContainerError: %v", err)
 		}
 		c.started = true
+		r.startPump(ctx, c)
 		r.refreshOne(ctx, c)
 	}
 	return ""
@@ -780,9 +803,36 @@ func (r *runner) stop(ctx context.Context) {
 			c.reason = fmt.Sprintf("CannotStopContainerError: %v", err)
 		}
 	}
+	r.waitPumps(ctx)
 	r.state.LastStatus = statusStopped
 	r.state.StoppedAt = time.Now().UTC()
 	r.report()
+}
+
+// startPump starts shipping c's output when it has awslogs and no pump yet.
+func (r *runner) startPump(ctx context.Context, c *ctr) {
+	if c.logOpts == nil || c.pump != nil || c.id == "" {
+		return
+	}
+	if c.logOpts.stream == "" {
+		c.logOpts.stream = c.id
+	}
+	c.pump = r.a.startPump(ctx, r.state.TaskARN, c.def.Name, c.id, *c.logOpts)
+}
+
+// waitPumps waits until the output of every exited container has been
+// delivered, so that a task's logs are complete once it reports STOPPED.
+func (r *runner) waitPumps(ctx context.Context) {
+	for _, c := range r.containers {
+		if c.pump == nil || !c.exited {
+			continue
+		}
+		select {
+		case <-c.pump.done:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // fail reports a task that could not start.
@@ -830,6 +880,9 @@ func (r *runner) finish(ctx context.Context) {
 		if c.id != "" {
 			if err := r.a.rt.RemoveContainer(bg, c.id); err != nil && !errors.Is(err, context.Canceled) && !isNotFound(err) {
 				r.a.log.Warn("remove container", "task_arn", arn, "err", err)
+			}
+			if err := r.a.local.deleteLogCursor(c.id); err != nil {
+				r.a.log.Warn("forget log cursor", "task_arn", arn, "err", err)
 			}
 		}
 	}

@@ -240,6 +240,11 @@ func (a *Agent) buildSpec(t *agentapi.Task, td *taskdef.TaskDefinition, c *taskd
 	}
 	if lc := c.LogConfiguration; lc != nil {
 		spec.LogDriver, spec.LogOptions = lc.LogDriver, lc.Options
+		if lc.LogDriver == "awslogs" {
+			// The agent ships the output itself (see logship.go): the engine
+			// keeps it in json-file, which its logs API can read back.
+			spec.LogDriver, spec.LogOptions = "json-file", nil
+		}
 	}
 	return spec, nil
 }

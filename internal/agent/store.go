@@ -17,6 +17,8 @@ var (
 	keySeq     = []byte("seq")
 	keyMeta    = []byte("metadata-addr")
 	keySecret  = []byte("metadata-secret")
+
+	bucketLogCursors = []byte("logcursors")
 )
 
 // identity is who the agent registered as.
@@ -40,7 +42,10 @@ func openLocal(dir string) (*localStore, error) {
 		return nil, fmt.Errorf("agent: open local state (is another agent using %s?): %w", dir, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if _, err := tx.CreateBucketIfNotExists(bucketMeta); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucketIfNotExists(bucketLogCursors)
 		return err
 	})
 	if err != nil {
@@ -122,4 +127,29 @@ func (s *localStore) metadataSecret() ([]byte, error) {
 		return b.Put(keySecret, secret)
 	})
 	return secret, err
+}
+
+// logCursor is how far container id's output has been delivered.
+func (s *localStore) logCursor(id string) (logCursor, error) {
+	var c logCursor
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLogCursors).Get([]byte(id))
+		if b == nil {
+			return nil
+		}
+		return json.Unmarshal(b, &c)
+	})
+	return c, err
+}
+
+func (s *localStore) setLogCursor(id string, c logCursor) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketLogCursors).Put([]byte(id), b) })
+}
+
+func (s *localStore) deleteLogCursor(id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketLogCursors).Delete([]byte(id)) })
 }

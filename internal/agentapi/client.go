@@ -107,3 +107,8 @@ func (c *Client) Report(ctx context.Context, req ReportRequest) error {
 func (c *Client) Heartbeat(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/agent/v1/heartbeat", struct{}{}, nil, 15*time.Second)
 }
+
+// Logs ships container output (see LogsRequest).
+func (c *Client) Logs(ctx context.Context, req LogsRequest) error {
+	return c.do(ctx, http.MethodPost, "/agent/v1/logs", req, nil, 30*time.Second)
+}

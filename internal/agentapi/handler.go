@@ -34,6 +34,15 @@ type Config struct {
 	MaxWait time.Duration
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Logs receives container output; nil refuses /agent/v1/logs.
+	Logs LogSink
+}
+
+// LogSink stores container output in CloudWatch Logs. Its errors carry
+// errdefs classes: ErrNotFound (no such group), ErrInvalidArgument (a batch
+// rule broken), anything else is retried by the agent.
+type LogSink interface {
+	Ingest(ctx context.Context, account, region, group, stream string, createGroup bool, events []LogEvent) error
 }
 
 // Handler serves /agent/v1/.
@@ -63,6 +72,7 @@ func NewHandler(cfg Config, store *state.Store) *Handler {
 	h.mux.HandleFunc("GET /agent/v1/tasks", h.withInstance(h.tasks))
 	h.mux.HandleFunc("POST /agent/v1/report", h.withInstance(h.report))
 	h.mux.HandleFunc("POST /agent/v1/heartbeat", h.withInstance(h.heartbeat))
+	h.mux.HandleFunc("POST /agent/v1/logs", h.withInstance(h.logs))
 	return h
 }
 
@@ -383,6 +393,31 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, inst *state.Con
 
 func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request, inst *state.ContainerInstance) {
 	if _, err := h.store.Apply(r.Context(), &state.Heartbeat{InstanceKey: inst.ID, At: h.cfg.Now().UTC()}); err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (h *Handler) logs(w http.ResponseWriter, r *http.Request, inst *state.ContainerInstance) {
+	if h.cfg.Logs == nil {
+		writeErr(w, http.StatusNotImplemented, CodeInvalid, "this server does not store logs")
+		return
+	}
+	var req LogsRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, MaxLogsBody)).Decode(&req); err != nil {
+		writeErr(w, http.StatusBadRequest, CodeInvalid, "logs body is not valid JSON: %v", err)
+		return
+	}
+	region := req.Region
+	if region == "" {
+		region = inst.Region
+	}
+	if !regionRE.MatchString(region) {
+		writeErr(w, http.StatusBadRequest, CodeInvalid, "awslogs-region %q is not a region name", region)
+		return
+	}
+	if err := h.cfg.Logs.Ingest(r.Context(), inst.Account, region, req.Group, req.Stream, req.CreateGroup, req.Events); err != nil {
 		h.fail(w, err)
 		return
 	}

@@ -161,3 +161,25 @@ const (
 	CodeUnavailable  = "Unavailable"
 	CodeInternal     = "InternalError"
 )
+
+// LogEvent is one line of container output for CloudWatch Logs.
+type LogEvent struct {
+	Timestamp int64  `json:"timestamp"` // milliseconds since the epoch
+	Message   string `json:"message"`
+}
+
+// LogsRequest ships container output into a log stream of the instance's
+// account: the agent's awslogs driver. With no events it only makes sure
+// the stream (and, with CreateGroup, the group) exists.
+type LogsRequest struct {
+	TaskARN     string     `json:"taskArn"`
+	Region      string     `json:"region"`
+	Group       string     `json:"group"`
+	Stream      string     `json:"stream"`
+	CreateGroup bool       `json:"createGroup"`
+	Events      []LogEvent `json:"events"`
+}
+
+// MaxLogsBody bounds a LogsRequest: a full PutLogEvents batch (1 MiB of
+// messages) with its JSON escaping.
+const MaxLogsBody = 8 << 20
