@@ -43,9 +43,9 @@ type ctr struct {
 	reason   string
 	digest   string
 	ports    []agentapi.NetworkBinding
-	startAt  time.Time // when it became eligible to start (for startTimeout)
-	neverRun bool      // it was never started and never will be
-	missing  bool      // it vanished from the engine: exited with no exit code
+	startAt  time.Time       // when it became eligible to start (for startTimeout)
+	neverRun bool            // it was never started and never will be
+	missing  bool            // it vanished from the engine: exited with no exit code
 	logOpts  *awslogsOptions // its awslogs configuration, when it has one
 	pump     *logPump        // ships its output while it runs
 }
