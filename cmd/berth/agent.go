@@ -21,6 +21,7 @@ import (
 // agentFlags are the flags of the node agent, shared by `agent` and `dev`.
 type agentFlags struct {
 	cluster, region, dockerHost, az, instanceType, address, pull string
+	secretsDir                                                   string
 	reservedMemory                                               int64
 	allowPrivileged                                              bool
 	cleanupWait                                                  time.Duration
@@ -39,6 +40,7 @@ func (f *agentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.pull, "image-pull-behavior", "default", "default, always, once or prefer-cached (as ECS_IMAGE_PULL_BEHAVIOR)")
 	fs.DurationVar(&f.cleanupWait, "task-cleanup-wait", 3*time.Hour, "how long a stopped task's containers are kept")
 	fs.Var(&f.attributes, "attribute", "a custom attribute name=value (repeatable)")
+	fs.StringVar(&f.secretsDir, "secrets-dir", "", "where secret files of containers labelled berth.secrets-as-files=true are kept (default: under /dev/shm, a tmpfs)")
 }
 
 func (f *agentFlags) config(server, token, dataDir string, log *slog.Logger) agent.Config {
@@ -46,8 +48,8 @@ func (f *agentFlags) config(server, token, dataDir string, log *slog.Logger) age
 		Server: server, JoinToken: token, Cluster: f.cluster, Region: f.region, DataDir: dataDir,
 		Address: f.address, AvailabilityZone: f.az, InstanceType: f.instanceType, Attributes: f.attributes.m,
 		ReservedMemoryMiB: f.reservedMemory, AllowPrivileged: f.allowPrivileged, TaskCleanupWait: f.cleanupWait,
-		ImagePullBehavior: f.pull,
-		Logger:            log,
+		ImagePullBehavior: f.pull, SecretsDir: f.secretsDir,
+		Logger: log,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"slices"
 	"strings"
@@ -37,6 +38,10 @@ type Config struct {
 	Region  string
 	// DataDir keeps the agent's identity and report sequence.
 	DataDir string
+	// SecretsDir holds the secret files of containers labelled
+	// berth.secrets-as-files=true; default: a directory under /dev/shm (a
+	// tmpfs), else under DataDir.
+	SecretsDir string
 	// Address is where other hosts reach this host's published ports.
 	Address string
 	// AvailabilityZone and InstanceType become ecs.* attributes.
@@ -73,6 +78,14 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("agent: a data directory is required")
+	}
+	if c.SecretsDir == "" {
+		abs, _ := filepath.Abs(c.DataDir)
+		sum := sha256.Sum256([]byte(abs))
+		c.SecretsDir = filepath.Join(c.DataDir, "secrets")
+		if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+			c.SecretsDir = filepath.Join("/dev/shm", "berth-secrets-"+hex.EncodeToString(sum[:6]))
+		}
 	}
 	if c.Cluster == "" {
 		c.Cluster = "default"

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -370,14 +372,23 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride, found []
 	}
 	r.removeAll(ctx, stale)
 
+	var secrets map[string]string
 	if toCreate > 0 {
+		var reason string
+		if secrets, reason = r.resolveSecrets(ctx); reason != "" {
+			return reason
+		}
 		r.state.PullStartedAt = nonZero(r.state.PullStartedAt, time.Now().UTC())
 		digests := map[string]string{}
 		for _, c := range r.containers {
 			if _, done := digests[c.def.Image]; done || c.id != "" || c.missing {
 				continue
 			}
-			img, err := r.pull(ctx, c.def.Image)
+			auth, reason := registryAuth(c.def, secrets)
+			if reason != "" {
+				return reason
+			}
+			img, err := r.pull(ctx, c.def.Image, auth)
 			if err != nil {
 				return fmt.Sprintf("CannotPullContainerError: pull image %s: %v", c.def.Image, err)
 			}
@@ -438,6 +449,11 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride, found []
 			return err.Error()
 		}
 		c.spec = spec
+		if c.id == "" && !c.missing {
+			if reason := r.applySecrets(c, secrets); reason != "" {
+				return reason
+			}
+		}
 		if lc := c.def.LogConfiguration; lc != nil && lc.LogDriver == "awslogs" {
 			o, err := parseAwslogs(lc, t.TaskARN, c.def.Name, t.Region)
 			if err != nil {
@@ -488,7 +504,7 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride, found []
 
 // pull gets an image as the configured pull behaviour says. Tasks starting
 // together share one pull of an image.
-func (r *runner) pull(ctx context.Context, ref string) (runtime.Image, error) {
+func (r *runner) pull(ctx context.Context, ref string, auth *runtime.RegistryAuth) (runtime.Image, error) {
 	behavior := r.a.cfg.ImagePullBehavior
 	if behavior == "prefer-cached" || behavior == "once" {
 		if _, done := r.a.pulled.Load(ref); done || behavior == "prefer-cached" {
@@ -498,8 +514,14 @@ func (r *runner) pull(ctx context.Context, ref string) (runtime.Image, error) {
 		}
 	}
 	// The shared pull outlives one task's stop; that task stops waiting.
-	ch := r.a.pulls.DoChan(ref, func() (any, error) {
-		return r.a.rt.PullImage(context.WithoutCancel(ctx), ref, nil)
+	key := ref
+	if auth != nil {
+		// Pulls with different credentials are not shared.
+		sum := sha256.Sum256([]byte(auth.Username + "\x00" + auth.Password))
+		key += "\x00" + hex.EncodeToString(sum[:])
+	}
+	ch := r.a.pulls.DoChan(key, func() (any, error) {
+		return r.a.rt.PullImage(context.WithoutCancel(ctx), ref, auth)
 	})
 	var (
 		v   any
@@ -864,6 +886,7 @@ func (r *runner) finish(ctx context.Context) {
 	}
 	// From now on the task is never run again, whatever the server says.
 	r.a.markFinished(arn)
+	r.a.removeSecretFiles(arn)
 	if !r.stuck {
 		for _, h := range r.held {
 			r.a.ports.release(h[0].(string), h[1].(int))

@@ -112,3 +112,12 @@ func (c *Client) Heartbeat(ctx context.Context) error {
 func (c *Client) Logs(ctx context.Context, req LogsRequest) error {
 	return c.do(ctx, http.MethodPost, "/agent/v1/logs", req, nil, 30*time.Second)
 }
+
+// Secrets resolves the secrets a task references.
+func (c *Client) Secrets(ctx context.Context, req SecretsRequest) (*SecretsResponse, error) {
+	var out SecretsResponse
+	if err := c.do(ctx, http.MethodPost, "/agent/v1/secrets", req, &out, 30*time.Second); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -36,6 +36,17 @@ type Config struct {
 	Now     func() time.Time
 	// Logs receives container output; nil refuses /agent/v1/logs.
 	Logs LogSink
+	// Secrets resolves the secrets tasks reference; nil refuses
+	// /agent/v1/secrets.
+	Secrets SecretResolver
+}
+
+// SecretResolver returns the current value a valueFrom names (an SSM
+// parameter name or ARN, or a Secrets Manager ARN with its optional
+// json-key/stage/version suffix) for an account and region. Its errors
+// name the reference, never a value, and carry errdefs classes.
+type SecretResolver interface {
+	Resolve(ctx context.Context, account, region, valueFrom string) (string, error)
 }
 
 // LogSink stores container output in CloudWatch Logs. Its errors carry
@@ -73,6 +84,7 @@ func NewHandler(cfg Config, store *state.Store) *Handler {
 	h.mux.HandleFunc("POST /agent/v1/report", h.withInstance(h.report))
 	h.mux.HandleFunc("POST /agent/v1/heartbeat", h.withInstance(h.heartbeat))
 	h.mux.HandleFunc("POST /agent/v1/logs", h.withInstance(h.logs))
+	h.mux.HandleFunc("POST /agent/v1/secrets", h.withInstance(h.secrets))
 	return h
 }
 
@@ -422,4 +434,63 @@ func (h *Handler) logs(w http.ResponseWriter, r *http.Request, inst *state.Conta
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// secrets resolves the secrets of a task assigned to the calling instance.
+// Only references its task definition makes are resolved, so an agent
+// learns no value its tasks do not use.
+func (h *Handler) secrets(w http.ResponseWriter, r *http.Request, inst *state.ContainerInstance) {
+	if h.cfg.Secrets == nil {
+		writeErr(w, http.StatusNotImplemented, CodeInvalid, "this server does not resolve secrets")
+		return
+	}
+	var req SecretsRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, http.StatusBadRequest, CodeInvalid, "secrets body is not valid JSON: %v", err)
+		return
+	}
+	snap := h.store.Snapshot()
+	var task *state.Task
+	for _, t := range snap.TasksOnInstance(nil, inst.ID) {
+		if t.ARN == req.TaskARN {
+			task = t
+		}
+	}
+	if task == nil {
+		writeErr(w, http.StatusNotFound, CodeNotFound, "task %s is not assigned to this instance", req.TaskARN)
+		return
+	}
+	def := snap.TaskDefinition(task.Account, task.Region, task.Family, task.Revision)
+	if def == nil {
+		writeErr(w, http.StatusNotFound, CodeNotFound, "the task definition of %s is gone", req.TaskARN)
+		return
+	}
+	allowed := map[string]bool{}
+	for _, c := range def.Body.ContainerDefinitions {
+		for _, s := range c.Secrets {
+			allowed[s.ValueFrom] = true
+		}
+		if lc := c.LogConfiguration; lc != nil {
+			for _, s := range lc.SecretOptions {
+				allowed[s.ValueFrom] = true
+			}
+		}
+		if rc := c.RepositoryCredentials; rc != nil {
+			allowed[rc.CredentialsParameter] = true
+		}
+	}
+	out := SecretsResponse{Values: map[string]string{}}
+	for _, ref := range req.Refs {
+		if !allowed[ref] {
+			writeErr(w, http.StatusBadRequest, CodeInvalid, "the task definition of %s does not reference %s", req.TaskARN, ref)
+			return
+		}
+		v, err := h.cfg.Secrets.Resolve(r.Context(), task.Account, task.Region, ref)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		out.Values[ref] = v
+	}
+	writeJSON(w, http.StatusOK, out)
 }

@@ -183,3 +183,17 @@ type LogsRequest struct {
 // MaxLogsBody bounds a LogsRequest: a full PutLogEvents batch (1 MiB of
 // messages) with its JSON escaping.
 const MaxLogsBody = 8 << 20
+
+// SecretsRequest asks for the values of secrets a task's definition
+// references (container secrets, log configuration secretOptions,
+// repositoryCredentials), by their valueFrom.
+type SecretsRequest struct {
+	TaskARN string   `json:"taskArn"`
+	Refs    []string `json:"refs"`
+}
+
+// SecretsResponse holds the values by reference. It is sent only to the
+// agent of the instance the task runs on.
+type SecretsResponse struct {
+	Values map[string]string `json:"values"`
+}
