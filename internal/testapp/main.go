@@ -33,6 +33,7 @@ type options struct {
 	writes         writeList
 	printEvery     time.Duration
 	printBytes     int
+	printFiles     writeList // paths, reusing the repeatable flag type
 }
 
 // writeList collects repeated -write PATH=CONTENT flags.
@@ -66,6 +67,10 @@ func newFlagSet(o *options, output io.Writer) *flag.FlagSet {
 	fs.Var(&o.writes, "write", "write a file at start, `PATH=CONTENT` (repeatable)")
 	fs.DurationVar(&o.printEvery, "print-every", 0, "print \"tick N\" every `D` until the process ends")
 	fs.IntVar(&o.printBytes, "print-bytes", 0, "print one line of `N` bytes (x...x) at start")
+	fs.Func("print-file", "print `PATH=` followed by the file's content at start (repeatable)", func(v string) error {
+		o.printFiles = append(o.printFiles, v)
+		return nil
+	})
 	return fs
 }
 
@@ -128,6 +133,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for i := 1; i <= o.print; i++ {
 		fmt.Fprintf(stdout, "line %d\n", i)
+	}
+	for _, p := range o.printFiles {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			fmt.Fprintf(stdout, "%s=<%v>\n", p, err)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s=%s\n", p, b)
 	}
 	if o.printBytes > 0 {
 		fmt.Fprintln(stdout, strings.Repeat("x", o.printBytes))

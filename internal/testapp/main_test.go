@@ -52,7 +52,7 @@ func TestFakeAgrees(t *testing.T) {
 		"listen": ":8080", "print-env": "true", "print": "3", "sleep": "2s", "exit": "4",
 		"ignore-sigterm": "true", "term-exit": "7", "term-delay": "1s", "alloc-mib": "64",
 		"unhealthy-after": "3s", "check": "http://127.0.0.1:8080/health", "write": "/p=c",
-		"print-every": "100ms", "print-bytes": "300000",
+		"print-every": "100ms", "print-bytes": "300000", "print-file": "/run/secrets/a",
 	}
 	var o options
 	newFlagSet(&o, io.Discard).VisitAll(func(f *flag.Flag) {
@@ -75,7 +75,7 @@ func TestFakeAgrees(t *testing.T) {
 			Listen: mine.listen, PrintEnv: mine.printEnv, Print: mine.print, Sleep: mine.sleep,
 			Exit: mine.exit, ExitSet: mine.exitSet, IgnoreSigterm: mine.ignoreSigterm, TermExit: mine.termExit,
 			TermDelay: mine.termDelay, AllocMiB: mine.allocMiB, UnhealthyAfter: mine.unhealthyAfter,
-			Check: mine.check, Writes: mine.writes, PrintEvery: mine.printEvery, PrintBytes: mine.printBytes,
+			Check: mine.check, Writes: mine.writes, PrintEvery: mine.printEvery, PrintBytes: mine.printBytes, PrintFiles: mine.printFiles,
 		}
 		if !reflect.DeepEqual(theirs, want) {
 			t.Errorf("fake.ParseTestapp(%q) = %+v; want %+v", args, theirs, want)

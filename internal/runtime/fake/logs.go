@@ -3,6 +3,9 @@ package fake
 import (
 	"context"
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -48,6 +51,9 @@ func (f *Fake) printLocked(c *container) {
 	}
 	for i := 1; i <= a.Print; i++ {
 		c.writeLocked("stdout", fmt.Sprintf("line %d", i))
+	}
+	for _, p := range a.PrintFiles {
+		c.writeLocked("stdout", p+"="+c.readFile(p))
 	}
 	if a.PrintBytes > 0 {
 		c.writeLocked("stdout", strings.Repeat("x", a.PrintBytes))
@@ -106,4 +112,20 @@ func (f *Fake) Logs(ctx context.Context, id string, since time.Time, follow bool
 		case <-exited:
 		}
 	}
+}
+
+// readFile reads what the process would see at p: a bind-mounted host file,
+// or an error as testapp prints it.
+func (c *container) readFile(p string) string {
+	for _, m := range c.spec.Mounts {
+		t := path.Clean(m.Target)
+		if m.Type == runtime.MountBind && strings.HasPrefix(p, t+"/") {
+			b, err := os.ReadFile(filepath.Join(m.Source, strings.TrimPrefix(p, t+"/")))
+			if err != nil {
+				break
+			}
+			return string(b)
+		}
+	}
+	return "<open " + p + ": no such file or directory>"
 }

@@ -29,6 +29,7 @@ type Testapp struct {
 	Writes         []string      // -write PATH=CONTENT, repeatable
 	PrintEvery     time.Duration // -print-every D
 	PrintBytes     int           // -print-bytes N
+	PrintFiles     []string      // -print-file PATH, repeatable
 }
 
 // ParseTestapp reads testapp's flags (the arguments after the program name).
@@ -50,6 +51,10 @@ func ParseTestapp(args []string) (Testapp, error) {
 	fs.StringVar(&a.Check, "check", "", "")
 	fs.DurationVar(&a.PrintEvery, "print-every", 0, "")
 	fs.IntVar(&a.PrintBytes, "print-bytes", 0, "")
+	fs.Func("print-file", "", func(v string) error {
+		a.PrintFiles = append(a.PrintFiles, v)
+		return nil
+	})
 	fs.Func("write", "", func(v string) error {
 		if path, _, ok := strings.Cut(v, "="); !ok || path == "" {
 			return fmt.Errorf("want PATH=CONTENT, got %q", v)
