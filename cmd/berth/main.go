@@ -98,16 +98,17 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		defaultDir = ".berth"
 	}
 	var (
-		listen   = fs.String("listen", "127.0.0.1:4566", "address of the API port (AWS APIs, registry, agent API)")
-		dataDir  = fs.String("data-dir", defaultDir, "directory for state, credentials and the join token")
-		auth     = fs.String("auth", "strict", "request authentication: strict, or permissive (accept any access key; for tools with dummy credentials only)")
-		account  = fs.String("account-id", "000000000000", "the default account id")
-		retain   = fs.Duration("task-retention", time.Hour, "how long STOPPED tasks stay describable")
-		grace    = fs.Duration("agent-grace", 30*time.Second, "how long after its last heartbeat an agent counts as connected")
-		healthy  = fs.Duration("task-healthy-after", 40*time.Second, "how long a service task without container health checks must be RUNNING to count healthy in a deployment")
-		lost     = fs.Duration("instance-lost-after", 2*time.Minute, "how long an agent may be silent before its service tasks are replaced elsewhere")
-		logLevel = fs.String("log-level", "info", "log level: debug, info, warn, error")
-		logJSON  = fs.Bool("log-json", false, "log as JSON lines instead of text")
+		listen    = fs.String("listen", "127.0.0.1:4566", "address of the API port (AWS APIs, registry, agent API)")
+		dataDir   = fs.String("data-dir", defaultDir, "directory for state, credentials and the join token")
+		auth      = fs.String("auth", "strict", "request authentication: strict, or permissive (accept any access key; for tools with dummy credentials only)")
+		account   = fs.String("account-id", "000000000000", "the default account id")
+		retain    = fs.Duration("task-retention", time.Hour, "how long STOPPED tasks stay describable")
+		grace     = fs.Duration("agent-grace", 30*time.Second, "how long after its last heartbeat an agent counts as connected")
+		healthy   = fs.Duration("task-healthy-after", 40*time.Second, "how long a service task without container health checks must be RUNNING to count healthy in a deployment")
+		masterKey = fs.String("master-key-file", "", "the keyring's master keys, which decrypt every stored secret (default: <data-dir>/master.keys)")
+		lost      = fs.Duration("instance-lost-after", 2*time.Minute, "how long an agent may be silent before its service tasks are replaced elsewhere")
+		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		logJSON   = fs.Bool("log-json", false, "log as JSON lines instead of text")
 	)
 	var (
 		af      agentFlags
@@ -142,6 +143,7 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		TaskRetention:     *retain,
 		AgentGrace:        *grace,
 		InstanceLostAfter: *lost,
+		MasterKeyFile:     *masterKey,
 		ServiceTiming:     controller.Timing{HealthyAfter: *healthy},
 		Logger:            logger,
 	})

@@ -26,7 +26,7 @@ const (
 // the credentials and join-token files that match it. The state is written
 // first; the files are derived from it, so a crash in between is repaired on
 // the next start.
-func bootstrap(ctx context.Context, store *state.Store, dataDir, account string) (*state.AccessKey, error) {
+func bootstrap(ctx context.Context, store *state.Store, keys *accessKeys, dataDir, account string) (*Credentials, error) {
 	token, err := readOrCreateToken(filepath.Join(dataDir, JoinTokenFile))
 	if err != nil {
 		return nil, err
@@ -34,15 +34,20 @@ func bootstrap(ctx context.Context, store *state.Store, dataDir, account string)
 	sum := sha256.Sum256([]byte(token))
 	tokenHash := hex.EncodeToString(sum[:])
 
+	id := newAccessKeyID()
+	sealed, err := keys.seal(id, newSecret())
+	if err != nil {
+		return nil, fmt.Errorf("server: seal the root access key: %w", err)
+	}
 	root, err := state.Do[*state.AccessKey](ctx, store, &state.Bootstrap{
 		RootKey: &state.AccessKey{
-			ID:              newAccessKeyID(),
-			SecretAccessKey: newSecret(),
-			Account:         account,
-			PrincipalARN:    "arn:aws:iam::" + account + ":root",
-			UserID:          account,
-			Status:          "Active",
-			CreatedAt:       time.Now().UTC(),
+			ID:           id,
+			SealedSecret: sealed,
+			Account:      account,
+			PrincipalARN: "arn:aws:iam::" + account + ":root",
+			UserID:       account,
+			Status:       "Active",
+			CreatedAt:    time.Now().UTC(),
 		},
 		JoinTokenHash: tokenHash,
 	})
@@ -55,14 +60,22 @@ func bootstrap(ctx context.Context, store *state.Store, dataDir, account string)
 			return nil, fmt.Errorf("server: record join token: %w", err)
 		}
 	}
-	creds := fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", root.ID, root.SecretAccessKey)
+	// Keys stored in plain text by an older version are sealed now.
+	if err := keys.sealPlain(ctx); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	secret, err := keys.secret(store.Snapshot().AccessKey(root.ID))
+	if err != nil {
+		return nil, fmt.Errorf("server: open the root access key (is this the data dir's master key?): %w", err)
+	}
+	creds := fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", root.ID, secret)
 	path := filepath.Join(dataDir, CredentialsFile)
 	if old, err := os.ReadFile(path); err != nil || string(old) != creds {
 		if err := writeFileAtomic(path, []byte(creds)); err != nil {
 			return nil, fmt.Errorf("server: write credentials: %w", err)
 		}
 	}
-	return root, nil
+	return &Credentials{AccessKeyID: root.ID, SecretAccessKey: secret}, nil
 }
 
 func readOrCreateToken(path string) (string, error) {

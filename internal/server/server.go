@@ -24,6 +24,7 @@ import (
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/controller"
 	"github.com/berthhq/berth/internal/ecs"
+	"github.com/berthhq/berth/internal/keyring"
 	"github.com/berthhq/berth/internal/sigv4"
 	"github.com/berthhq/berth/internal/state"
 	"github.com/berthhq/berth/internal/sts"
@@ -55,6 +56,10 @@ type Config struct {
 	// ServiceTiming tunes the service controller (zero fields: defaults);
 	// tests shrink it. AgentGrace and InstanceLostAfter override its own.
 	ServiceTiming controller.Timing
+	// MasterKeyFile is where the keyring's master keys live; default
+	// <DataDir>/master.keys (mode 0600). Keep it apart from the data dir's
+	// backups: it decrypts every secret in the state.
+	MasterKeyFile string
 	// Logger receives all logs.
 	Logger *slog.Logger
 }
@@ -177,15 +182,20 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	root, err := bootstrap(ctx, store, s.cfg.DataDir, s.cfg.AccountID)
+	kr, err := keyring.Open(keyring.Config{Dir: s.cfg.DataDir, MasterKeyFile: s.cfg.MasterKeyFile, Logger: s.cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	keys := &accessKeys{store: store, kr: kr}
+	root, err := bootstrap(ctx, store, keys, s.cfg.DataDir, s.cfg.AccountID)
 	if err != nil {
 		return err
 	}
-	s.creds.Store(&Credentials{AccessKeyID: root.ID, SecretAccessKey: root.SecretAccessKey})
+	s.creds.Store(root)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	verifier := &sigv4.Verifier{Lookup: keyLookup(store)}
+	verifier := &sigv4.Verifier{Lookup: keys.lookup}
 	gw, err := awsapi.New(awsapi.Config{
 		Auth:           s.cfg.Auth,
 		DefaultAccount: s.cfg.AccountID,
@@ -250,6 +260,13 @@ func (s *Server) Run(ctx context.Context) error {
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
 	var ctrls sync.WaitGroup
 	ctrls.Go(func() {
+		// Re-wraps sealed secrets after a master key rotation (or one a
+		// crash interrupted), then retires the old master keys.
+		if err := kr.Run(ctrlCtx, keys); err != nil {
+			s.log.Error("keyring", "err", err)
+		}
+	})
+	ctrls.Go(func() {
 		gc := &controller.TaskGC{Store: store, Retention: s.cfg.TaskRetention, Logger: s.cfg.Logger}
 		_ = gc.Run(ctrlCtx)
 	})
@@ -286,16 +303,3 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// keyLookup finds access keys in the state for the signature verifier.
-func keyLookup(store *state.Store) sigv4.KeyLookup {
-	return func(_ context.Context, id string) (sigv4.Credentials, error) {
-		k := store.Snapshot().AccessKey(id)
-		if k == nil || k.Status != "Active" {
-			return sigv4.Credentials{}, sigv4.ErrKeyNotFound
-		}
-		return sigv4.Credentials{
-			AccessKeyID: k.ID, SecretAccessKey: k.SecretAccessKey,
-			Account: k.Account, PrincipalARN: k.PrincipalARN, UserID: k.UserID,
-		}, nil
-	}
-}

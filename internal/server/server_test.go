@@ -130,3 +130,35 @@ func TestRestartKeepsStateAndCredentials(t *testing.T) {
 		t.Fatalf("DescribeClusters(kept) after restart = %+v, %v; want the ACTIVE cluster", out, err)
 	}
 }
+
+// TestRootSecretSealed checks that the root access key's secret is stored
+// sealed by the keyring: it is in the credentials file and nowhere else in
+// the data dir (the raft log and snapshots included).
+func TestRootSecretSealed(t *testing.T) {
+	dir := t.TempDir()
+	tc := testcluster.Start(t, testcluster.WithDataDir(dir))
+	secret := tc.Server.RootCredentials().SecretAccessKey
+	if _, err := tc.STS().GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("GetCallerIdentity with the sealed key: %v", err)
+	}
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() || filepath.Base(p) == server.CredentialsFile {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), secret) {
+			t.Errorf("the root secret is in plain text in %s", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(dir, "master.keys"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("master key file: %v; want mode 0600", err)
+	}
+}

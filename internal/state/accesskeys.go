@@ -1,10 +1,49 @@
 package state
 
-import "github.com/berthhq/berth/internal/errdefs"
+import (
+	"encoding/json"
+	"iter"
+
+	"github.com/berthhq/berth/internal/errdefs"
+)
 
 func init() {
 	register(func() Command { return new(CreateAccessKey) })
 	register(func() Command { return new(PutMeta) })
+	register(func() Command { return new(SealAccessKey) })
+}
+
+// SealAccessKey replaces an access key's secret by its sealed form (or a
+// sealed form by one re-wrapped under a newer master key) if the key has not
+// changed since ModifyIndex.
+type SealAccessKey struct {
+	ID          string
+	Sealed      json.RawMessage
+	ModifyIndex uint64
+}
+
+func (*SealAccessKey) commandName() string { return "SealAccessKey" }
+
+func (c *SealAccessKey) apply(tx *txn) (any, error) {
+	old, err := first[AccessKey](tx.Txn, tableAccessKeys, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if old == nil {
+		return nil, errdefs.New(errdefs.ErrNotFound, "access-key", "access key %s does not exist", c.ID)
+	}
+	if old.ModifyIndex != c.ModifyIndex {
+		return nil, errdefs.New(errdefs.ErrConflict, "access-key", "access key %s changed concurrently", c.ID)
+	}
+	k := *old
+	k.SecretAccessKey, k.SealedSecret = "", c.Sealed
+	k.ModifyIndex = tx.index
+	return &k, tx.put(tableAccessKeys, &k)
+}
+
+// AccessKeys yields every access key.
+func (s *Snapshot) AccessKeys() iter.Seq[*AccessKey] {
+	return scan[AccessKey](s, nil, tableAccessKeys, "", "")
 }
 
 // CreateAccessKey stores a new access key.
