@@ -302,4 +302,3 @@ func (s *Server) Run(ctx context.Context) error {
 	<-errc
 	return nil
 }
-

@@ -110,18 +110,18 @@ type Family struct {
 
 // AccessKey is an access key and the principal it authenticates.
 type AccessKey struct {
-	ID              string // the access key id
+	ID string // the access key id
 	// SecretAccessKey is the secret in plain text; only keys written
 	// before secrets were sealed have it, until the server seals them.
 	SecretAccessKey string `json:",omitempty"`
 	// SealedSecret is the secret sealed by the server's keyring (a
 	// keyring.Envelope as JSON).
 	SealedSecret json.RawMessage `json:",omitempty"`
-	Account         string
-	PrincipalARN    string
-	UserID          string
-	Status          string // Active or Inactive
-	CreatedAt       time.Time
+	Account      string
+	PrincipalARN string
+	UserID       string
+	Status       string // Active or Inactive
+	CreatedAt    time.Time
 
 	CreateIndex uint64
 	ModifyIndex uint64
