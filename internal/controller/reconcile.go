@@ -68,6 +68,29 @@ type World struct {
 	// Rand breaks placement ties and makes deployment ids; nil means
 	// deterministic choices (tests).
 	Rand *rand.Rand
+	// Health is the target health of each target group the service's
+	// loadBalancers name, by target group ARN; a group missing from the map
+	// does not exist (any more).
+	Health map[string][]TargetHealth
+}
+
+// Target is a load balancer target: an EC2 instance id and a port.
+type Target struct {
+	ID   string
+	Port int32
+}
+
+// TargetHealth is a target's state in its target group: initial, healthy,
+// unhealthy, unused, draining or unavailable, with ELB's reason.
+type TargetHealth struct {
+	Target
+	State, Reason, Description string
+}
+
+// TargetOp is a target to register with or deregister from a group.
+type TargetOp struct {
+	TargetGroup string
+	Target
 }
 
 // Plan is what one reconcile decided.
@@ -77,6 +100,9 @@ type Plan struct {
 	Start     []*state.Task
 	Stop      []state.TaskStop
 	Accounted []string
+	// Register and Deregister are load balancer target changes, made before
+	// the rest of the plan is written.
+	Register, Deregister []TargetOp
 	// Wake is when time alone would change the decision (a task turning
 	// healthy, a back-off ending, an agent becoming lost); zero for never.
 	Wake time.Time
@@ -84,7 +110,8 @@ type Plan struct {
 
 // Empty reports whether the plan changes nothing.
 func (p *Plan) Empty() bool {
-	return p.Service == nil && len(p.Start) == 0 && len(p.Stop) == 0 && len(p.Accounted) == 0
+	return p.Service == nil && len(p.Start) == 0 && len(p.Stop) == 0 && len(p.Accounted) == 0 &&
+		len(p.Register) == 0 && len(p.Deregister) == 0
 }
 
 // liveTask is a task of the service that is meant to keep running.
@@ -95,6 +122,8 @@ type liveTask struct {
 	running  bool
 	healthy  bool
 	draining bool // on a DRAINING instance
+	// lbHealthy: every target of the task passes its group's health check.
+	lbHealthy bool
 }
 
 type reconciler struct {
@@ -214,7 +243,90 @@ func (r *reconciler) stop(t *state.Task, reason string, now bool) {
 		return
 	}
 	r.stopped[t.ID] = true
+	if !now && t.LastStatus == state.TaskRunning {
+		// A task behind a load balancer first leaves its target groups and
+		// drains there (DEACTIVATING); it stops once they have released it.
+		if regs := r.registered(t); len(regs) > 0 {
+			r.plan.Deregister = append(r.plan.Deregister, regs...)
+			r.plan.Stop = append(r.plan.Stop, state.TaskStop{TaskKey: t.ID, StopCode: stopScheduler, Reason: reason, Deactivate: true})
+			return
+		}
+	}
 	r.plan.Stop = append(r.plan.Stop, state.TaskStop{TaskKey: t.ID, StopCode: stopScheduler, Reason: reason, Now: now})
+}
+
+// targets are the load balancer targets a task should be: for each of the
+// service's target groups, its instance at the host port of the named
+// container port. ok is false while a binding is not known yet.
+func (r *reconciler) targets(t *state.Task) (ops []TargetOp, ok bool) {
+	iv := r.insts[t.InstanceKey]
+	if iv == nil {
+		return nil, false
+	}
+	for _, lb := range r.svc.LoadBalancers {
+		if lb.TargetGroupARN == "" {
+			continue
+		}
+		port := int32(0)
+		for _, c := range t.Containers {
+			if c.Name != lb.ContainerName {
+				continue
+			}
+			for _, b := range c.NetworkBindings {
+				if b.ContainerPort == lb.ContainerPort && (b.Protocol == "" || b.Protocol == "tcp") {
+					port = b.HostPort
+				}
+			}
+		}
+		if port == 0 {
+			return nil, false
+		}
+		ops = append(ops, TargetOp{TargetGroup: lb.TargetGroupARN, Target: Target{ID: iv.Inst.EC2InstanceID, Port: port}})
+	}
+	return ops, true
+}
+
+// health is a target's entry in its group, or nil when not registered.
+func (r *reconciler) health(op TargetOp) *TargetHealth {
+	for i, h := range r.w.Health[op.TargetGroup] {
+		if h.Target == op.Target {
+			return &r.w.Health[op.TargetGroup][i]
+		}
+	}
+	return nil
+}
+
+// registered are the targets of t its groups still hold (draining or not).
+func (r *reconciler) registered(t *state.Task) []TargetOp {
+	ops, _ := r.targets(t)
+	var out []TargetOp
+	for _, op := range ops {
+		if h := r.health(op); h != nil && h.State != "draining" {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// held reports whether any group still holds one of t's targets, draining
+// included.
+func (r *reconciler) held(t *state.Task) bool {
+	ops, _ := r.targets(t)
+	for _, op := range ops {
+		if r.health(op) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *reconciler) hasLB() bool {
+	for _, lb := range r.svc.LoadBalancers {
+		if lb.TargetGroupARN != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // classify sorts the service's tasks: live ones (meant to run, on an
@@ -224,8 +336,25 @@ func (r *reconciler) classify() (live []*liveTask, stopping map[string]int) {
 	w, tm := r.w, r.w.Timing
 	stopping = map[string]int{} // instance key -> tasks stopping there
 	grace := time.Duration(r.svc.HealthCheckGracePeriodSeconds) * time.Second
+	lbs := r.hasLB()
+	if lbs {
+		// Target health changes outside the store: look again soon.
+		r.wake(w.Now.Add(time.Second))
+	}
 	for _, t := range w.Tasks {
 		if t.LastStatus == state.TaskStopped {
+			if lbs {
+				r.plan.Deregister = append(r.plan.Deregister, r.registered(t)...)
+			}
+			continue
+		}
+		if t.LastStatus == state.TaskDeactivating && t.DesiredStatus != state.TaskStopped {
+			// Draining from its target groups: it stops once released.
+			if !r.held(t) {
+				r.stopped[t.ID] = true
+				r.plan.Stop = append(r.plan.Stop, state.TaskStop{TaskKey: t.ID, StopCode: cmpOr(t.StopCode, stopScheduler), Reason: t.StoppedReason})
+			}
+			stopping[t.InstanceKey]++
 			continue
 		}
 		iv := r.insts[t.InstanceKey]
@@ -249,6 +378,9 @@ func (r *reconciler) classify() (live []*liveTask, stopping map[string]int) {
 		}
 		lt := &liveTask{t: t, inst: iv, dep: r.deployment(t.DeploymentID), running: t.LastStatus == state.TaskRunning,
 			draining: iv.Inst.Status == state.InstanceDraining}
+		if lt.running && lbs && !r.lbHealth(lt, grace, stopping) {
+			continue
+		}
 		if lt.running {
 			if r.hasHealthCheck(t) {
 				switch t.HealthStatus {
@@ -267,11 +399,14 @@ func (r *reconciler) classify() (live []*liveTask, stopping map[string]int) {
 					}
 					r.wake(t.StartedAt.Add(grace))
 				}
+			} else if lbs {
+				lt.healthy = true // the target groups' checks decide (lbHealth)
 			} else {
 				at := t.StartedAt.Add(tm.HealthyAfter)
 				lt.healthy = !w.Now.Before(at)
 				r.wake(at)
 			}
+			lt.healthy = lt.healthy && (!lbs || lt.lbHealthy)
 		}
 		live = append(live, lt)
 	}
@@ -648,7 +783,8 @@ func (r *reconciler) finish(live []*liveTask, stopping map[string]int) {
 	}
 	for _, t := range r.w.Tasks {
 		iv := r.insts[t.InstanceKey]
-		if t.LastStatus != state.TaskStopped && t.DesiredStatus == state.TaskStopped && iv != nil && !iv.Lost &&
+		leaving := t.DesiredStatus == state.TaskStopped || t.LastStatus == state.TaskDeactivating
+		if t.LastStatus != state.TaskStopped && leaving && iv != nil && !iv.Lost &&
 			iv.Inst.Status != state.InstanceInactive {
 			alive[t.DeploymentID]++
 		}
@@ -830,4 +966,58 @@ func newUUID(r *rand.Rand) string {
 	}
 	b[14] = '4'
 	return string(b)
+}
+
+// lbHealth registers a running task's targets and reads their health. It
+// returns false when the task failed its groups' health checks past the
+// grace period and is being replaced.
+func (r *reconciler) lbHealth(lt *liveTask, grace time.Duration, stopping map[string]int) bool {
+	t := lt.t
+	ops, ok := r.targets(t)
+	if !ok {
+		return true // no host port reported yet: not healthy, not failing
+	}
+	healthy := true
+	for _, op := range ops {
+		if _, exists := r.w.Health[op.TargetGroup]; !exists {
+			healthy = false // the group is gone: the task cannot pass
+			continue
+		}
+		h := r.health(op)
+		if h == nil || h.State == "draining" {
+			r.plan.Register = append(r.plan.Register, op)
+			healthy = false
+			continue
+		}
+		switch h.State {
+		case "healthy":
+		case "unhealthy":
+			healthy = false
+			if r.w.Now.Sub(t.StartedAt) < grace {
+				r.wake(t.StartedAt.Add(grace))
+				continue
+			}
+			why := cmpOr(h.Description, h.Reason)
+			r.event("service (%s) (instance %s) (port %d) is unhealthy in (target-group %s) due to (reason %s).", r.svc.Name, op.ID, op.Port, op.TargetGroup, why)
+			r.stop(t, fmt.Sprintf("Task failed ELB health checks in (target-group %s)", op.TargetGroup), false)
+			if lt.dep != nil {
+				lt.dep.FailedTasks++
+				lt.dep.UpdatedAt = r.w.Now
+				r.changed = true
+			}
+			stopping[t.InstanceKey]++
+			return false
+		default:
+			healthy = false
+		}
+	}
+	lt.lbHealthy = healthy
+	return true
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -649,3 +649,88 @@ func TestReconcileBoundsProperty(t *testing.T) {
 		}
 	}
 }
+
+// lbWorld is a world whose service sits behind one target group.
+func lbWorld(desired int32) (*world, string) {
+	w := newWorld(desired, 100, 200, 2)
+	tg := "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef"
+	w.w.Service.LoadBalancers = []state.LoadBalancer{{TargetGroupARN: tg, ContainerName: "app", ContainerPort: 8080}}
+	w.w.Health = map[string][]TargetHealth{tg: nil}
+	for i, iv := range w.w.Instances {
+		iv.Inst.EC2InstanceID = fmt.Sprintf("i-%017d", i)
+	}
+	return w, tg
+}
+
+func bind(t *state.Task, port int32) {
+	t.Containers = []state.TaskContainer{{Name: "app", NetworkBindings: []state.NetworkBinding{{ContainerPort: 8080, HostPort: port, Protocol: "tcp"}}}}
+}
+
+func TestReconcileLoadBalancer(t *testing.T) {
+	w, tg := lbWorld(1)
+	d := w.w.Service.Deployments[0]
+	task := w.task(&d, 0, state.TaskRunning, time.Hour)
+	bind(task, 32768)
+	target := Target{ID: "i-00000000000000000", Port: 32768}
+
+	p := Reconcile(w.w)
+	if len(p.Register) != 1 || p.Register[0] != (TargetOp{TargetGroup: tg, Target: target}) {
+		t.Fatalf("Register = %+v; want the task's instance at its host port", p.Register)
+	}
+	if p.Service != nil && p.Service.Deployments[0].RolloutState == state.RolloutCompleted {
+		t.Fatalf("the deployment completed before the target was healthy")
+	}
+	w.apply(p, time.Second)
+	w.w.Health[tg] = []TargetHealth{{Target: target, State: "initial", Reason: "Elb.InitialHealthChecking"}}
+	if p := Reconcile(w.w); len(p.Register) != 0 || (p.Service != nil && p.Service.Deployments[0].RolloutState == state.RolloutCompleted) {
+		t.Fatalf("while initial: %+v; want no change", p)
+	}
+	w.w.Health[tg][0].State = "healthy"
+	p = Reconcile(w.w)
+	if p.Service == nil || p.Service.Deployments[0].RolloutState != state.RolloutCompleted {
+		t.Fatalf("healthy target: deployment not COMPLETED")
+	}
+	w.apply(p, time.Second)
+
+	// Scale in: the task leaves the group first and stops once released.
+	w.w.Service.DesiredCount = 0
+	p = Reconcile(w.w)
+	if len(p.Deregister) != 1 || len(p.Stop) != 1 || !p.Stop[0].Deactivate {
+		t.Fatalf("scale-in: deregister %+v stop %+v; want a deregistration and a deactivation", p.Deregister, p.Stop)
+	}
+	task.LastStatus = state.TaskDeactivating
+	w.w.Health[tg][0].State = "draining"
+	if p := Reconcile(w.w); len(p.Stop) != 0 {
+		t.Fatalf("stopped while still draining: %+v", p.Stop)
+	}
+	w.w.Health[tg] = nil
+	p = Reconcile(w.w)
+	if len(p.Stop) != 1 || p.Stop[0].Deactivate || p.Stop[0].TaskKey != task.ID {
+		t.Fatalf("after release: stops %+v; want the task stopped", p.Stop)
+	}
+}
+
+func TestReconcileUnhealthyTarget(t *testing.T) {
+	w, tg := lbWorld(1)
+	w.w.Service.HealthCheckGracePeriodSeconds = 30
+	d := w.w.Service.Deployments[0]
+	task := w.task(&d, 0, state.TaskRunning, 10*time.Second)
+	bind(task, 32768)
+	w.w.Health[tg] = []TargetHealth{{Target: Target{ID: "i-00000000000000000", Port: 32768}, State: "unhealthy",
+		Reason: "Target.ResponseCodeMismatch", Description: "Health checks failed with these codes: [500]"}}
+	if p := Reconcile(w.w); len(p.Stop) != 0 {
+		t.Fatalf("stopped within the grace period: %+v", p.Stop)
+	}
+	w.tick(30 * time.Second)
+	p := Reconcile(w.w)
+	if len(p.Stop) != 1 || !p.Stop[0].Deactivate || !strings.HasPrefix(p.Stop[0].Reason, "Task failed ELB health checks in (target-group ") {
+		t.Fatalf("stops = %+v; want the task deactivated for failing ELB checks", p.Stop)
+	}
+	want := "service (web) (instance i-00000000000000000) (port 32768) is unhealthy in (target-group " + tg + ") due to (reason Health checks failed with these codes: [500])."
+	if p.Service == nil || !strings.Contains(eventsText(p.Service), want) {
+		t.Errorf("events = %q; want %q", eventsText(p.Service), want)
+	}
+	if len(p.Start) != 1 {
+		t.Errorf("starts = %d; want a replacement", len(p.Start))
+	}
+}

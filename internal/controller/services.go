@@ -24,6 +24,18 @@ type ServicesConfig struct {
 	Timing
 	// Resync bounds how long the controller waits without a change.
 	Resync time.Duration
+	// LoadBalancing registers service tasks with their target groups; nil
+	// when the server has no load balancers (services with loadBalancers
+	// then never count healthy).
+	LoadBalancing LoadBalancing
+}
+
+// LoadBalancing is the part of ELBv2 the controller uses. Errors carry
+// errdefs classes; ErrNotFound from Health means the group does not exist.
+type LoadBalancing interface {
+	Register(ctx context.Context, account, region, targetGroup string, targets []Target) error
+	Deregister(ctx context.Context, account, region, targetGroup string, targets []Target) error
+	Health(ctx context.Context, account, region, targetGroup string) ([]TargetHealth, error)
 }
 
 func (c *ServicesConfig) setDefaults() {
@@ -149,9 +161,32 @@ func (s *Services) pass(ctx context.Context, ws memdb.WatchSet) (wake time.Time,
 				}
 			}
 		}
+		if lbs := s.cfg.LoadBalancing; lbs != nil {
+			for _, l := range svc.LoadBalancers {
+				if l.TargetGroupARN == "" {
+					continue
+				}
+				if w.Health == nil {
+					w.Health = map[string][]TargetHealth{}
+				}
+				h, err := lbs.Health(ctx, svc.Account, svc.Region, l.TargetGroupARN)
+				if err != nil {
+					continue // gone: the service's tasks cannot pass its checks
+				}
+				w.Health[l.TargetGroupARN] = h
+			}
+		}
 		plan := Reconcile(w)
 		note(plan.Wake)
 		if plan.Empty() {
+			continue
+		}
+		if err := s.changeTargets(ctx, svc, plan); err != nil {
+			s.log.Warn("load balancer targets", "service", svc.Name, "cluster", svc.Cluster, "err", err)
+			conflicted = true
+			continue
+		}
+		if plan.Service == nil && len(plan.Start) == 0 && len(plan.Stop) == 0 && len(plan.Accounted) == 0 {
 			continue
 		}
 		cmd := &state.ReconcileService{Service: plan.Service, Start: plan.Start, Stop: plan.Stop, Accounted: plan.Accounted, At: now}
@@ -234,4 +269,33 @@ func taskDefByARN(snap *state.Snapshot, account, region, arn string) *state.Task
 		return nil
 	}
 	return snap.TaskDefinition(account, region, family, int32(n))
+}
+
+// changeTargets makes a plan's target registrations, grouped by target
+// group. Both calls are idempotent, so a plan that fails later is simply
+// made again.
+func (s *Services) changeTargets(ctx context.Context, svc *state.Service, plan Plan) error {
+	lbs := s.cfg.LoadBalancing
+	if lbs == nil {
+		return nil
+	}
+	for _, batch := range []struct {
+		ops []TargetOp
+		fn  func(context.Context, string, string, string, []Target) error
+	}{{plan.Register, lbs.Register}, {plan.Deregister, lbs.Deregister}} {
+		byGroup := map[string][]Target{}
+		var order []string
+		for _, op := range batch.ops {
+			if _, ok := byGroup[op.TargetGroup]; !ok {
+				order = append(order, op.TargetGroup)
+			}
+			byGroup[op.TargetGroup] = append(byGroup[op.TargetGroup], op.Target)
+		}
+		for _, tg := range order {
+			if err := batch.fn(ctx, svc.Account, svc.Region, tg, byGroup[tg]); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -292,6 +292,10 @@ type TaskStop struct {
 	// Now marks the task STOPPED at once instead of asking its agent: for a
 	// task whose instance is gone and whose agent will never report.
 	Now bool
+	// Deactivate only marks a running task DEACTIVATING, with the stop
+	// code and reason it will stop with: it is leaving its load balancer
+	// target groups, and the controller stops it once they released it.
+	Deactivate bool
 }
 
 // ReconcileService applies one step of the service controller: the
@@ -337,6 +341,18 @@ func (c *ReconcileService) apply(tx *txn) (any, error) {
 			continue
 		}
 		n := old.Copy()
+		if s.Deactivate {
+			if StatusRank(n.LastStatus) < StatusRank(TaskDeactivating) {
+				n.LastStatus = TaskDeactivating
+			}
+			n.StopCode, n.StoppedReason = s.StopCode, s.Reason
+			n.Version++
+			n.ModifyIndex = tx.index
+			if err := tx.put(tableTasks, n); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if n.DesiredStatus != TaskStopped {
 			n.DesiredStatus = TaskStopped
 			n.StopCode, n.StoppedReason = s.StopCode, s.Reason
