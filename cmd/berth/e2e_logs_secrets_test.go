@@ -154,7 +154,7 @@ func TestDockerSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := d.container("app", "-print-env", "-exit", "0")
+	app := d.container("app", "-print-env", "-sleep", "2s") // long enough for "files" to print
 	app.Environment = []types.KeyValuePair{{Name: aws.String("PLAIN"), Value: aws.String("plain-value")}}
 	app.Secrets = []types.Secret{
 		{Name: aws.String("DB_PASSWORD"), ValueFrom: aws.String("/e2e/db/password")},
@@ -178,7 +178,7 @@ func TestDockerSecrets(t *testing.T) {
 		}
 	}
 	if want := "/run/secrets/DB_PASSWORD=p-" + marker; !strings.Contains(out["files"], want) {
-		t.Errorf("the files container printed %q; want %q", out["files"], want)
+		t.Errorf("the files container printed %q; want %q (containers %+v)", out["files"], want, tk.Containers)
 	}
 
 	// A reference that does not resolve stops the task with a reason that

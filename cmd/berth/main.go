@@ -106,7 +106,10 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		grace     = fs.Duration("agent-grace", 30*time.Second, "how long after its last heartbeat an agent counts as connected")
 		healthy   = fs.Duration("task-healthy-after", 40*time.Second, "how long a service task without container health checks must be RUNNING to count healthy in a deployment")
 		masterKey = fs.String("master-key-file", "", "the keyring's master keys, which decrypt every stored secret (default: <data-dir>/master.keys)")
+		rotate    = fs.Bool("rotate-master-key", false, "start a new master key generation and re-wrap every sealed secret under it in the background")
 		lost      = fs.Duration("instance-lost-after", 2*time.Minute, "how long an agent may be silent before its service tasks are replaced elsewhere")
+		lbAddr    = fs.String("lb-address", "127.0.0.1", "where load balancer listeners bind")
+		lbOffset  = fs.Int("lb-port-offset", 0, "added to every listener port (8000 serves a port 80 listener on 8080, for unprivileged users)")
 		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		logJSON   = fs.Bool("log-json", false, "log as JSON lines instead of text")
 	)
@@ -144,6 +147,9 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		AgentGrace:        *grace,
 		InstanceLostAfter: *lost,
 		MasterKeyFile:     *masterKey,
+		RotateMasterKey:   *rotate,
+		LBAddress:         *lbAddr,
+		LBPortOffset:      *lbOffset,
 		ServiceTiming:     controller.Timing{HealthyAfter: *healthy},
 		Logger:            logger,
 	})

@@ -24,14 +24,19 @@ type Config struct {
 	// AgentGrace is how long after its last heartbeat an instance's agent
 	// still counts as connected.
 	AgentGrace time.Duration
+	// TargetGroup looks up an ELBv2 target group of a tenancy: whether it
+	// exists and the load balancers that forward to it. Nil means the
+	// server has no load balancers, and services cannot name any.
+	TargetGroup func(account, region, arn string) (loadBalancers []string, ok bool)
 }
 
 // API serves the ECS operations.
 type API struct {
-	store      *state.Store
-	log        *slog.Logger
-	now        func() time.Time
-	agentGrace time.Duration
+	store       *state.Store
+	log         *slog.Logger
+	now         func() time.Time
+	agentGrace  time.Duration
+	targetGroup func(account, region, arn string) ([]string, bool)
 }
 
 // New returns the ECS API over store.
@@ -45,7 +50,7 @@ func New(cfg Config, store *state.Store) *API {
 	if cfg.AgentGrace == 0 {
 		cfg.AgentGrace = 30 * time.Second
 	}
-	return &API{store: store, log: cfg.Logger.With("component", "ecs"), now: cfg.Now, agentGrace: cfg.AgentGrace}
+	return &API{store: store, log: cfg.Logger.With("component", "ecs"), now: cfg.Now, agentGrace: cfg.AgentGrace, targetGroup: cfg.TargetGroup}
 }
 
 // Service returns the ECS API's registration with the gateway.

@@ -263,7 +263,7 @@ const (
 // checkLoadBalancers checks a service's load balancers against the task
 // definition it runs. Target groups are stored as given: ELBv2 is not served
 // yet, so their existence cannot be checked.
-func checkLoadBalancers(lbs []LoadBalancer, def *taskdef.TaskDefinition) ([]state.LoadBalancer, error) {
+func (a *API) checkLoadBalancers(c *awsapi.Caller, lbs []LoadBalancer, def *taskdef.TaskDefinition) ([]state.LoadBalancer, error) {
 	if len(lbs) > maxServiceLoadBalancers {
 		return nil, invalidParam("A service can have at most %d load balancers.", maxServiceLoadBalancers)
 	}
@@ -278,11 +278,12 @@ func checkLoadBalancers(lbs []LoadBalancer, def *taskdef.TaskDefinition) ([]stat
 		case given(lb.AdvancedConfiguration):
 			return nil, invalidParam("Load balancer advancedConfiguration belongs to the BLUE_GREEN deployment strategy, which Berth does not support.")
 		}
-		if tg != "" {
-			p, ok := ParseARN(tg)
-			if !ok || p.Service != "elasticloadbalancing" || !strings.HasPrefix(p.Resource, "targetgroup/") {
-				return nil, invalidParam("The target group ARN %s is not a valid target group ARN.", tg)
-			}
+		if name != "" {
+			return nil, invalidParam("Classic Load Balancers (loadBalancerName) are not supported by Berth; use the targetGroupArn of an Application or Network Load Balancer's target group.")
+		}
+		p, ok := ParseARN(tg)
+		if !ok || p.Service != "elasticloadbalancing" || !strings.HasPrefix(p.Resource, "targetgroup/") {
+			return nil, invalidParam("The target group ARN %s is not a valid target group ARN.", tg)
 		}
 		cn := deref(lb.ContainerName)
 		if cn == "" {
@@ -298,6 +299,17 @@ func checkLoadBalancers(lbs []LoadBalancer, def *taskdef.TaskDefinition) ([]stat
 		}
 		if !hasPort {
 			return nil, invalidParam("The container %s does not have a container port %d defined.", cn, port)
+		}
+		var lbARNs []string
+		ok = false
+		if a.targetGroup != nil {
+			lbARNs, ok = a.targetGroup(c.Account, c.Region, tg)
+		}
+		if !ok {
+			return nil, invalidParam("The target group with targetGroupArn %s does not exist.", tg)
+		}
+		if len(lbARNs) == 0 {
+			return nil, invalidParam("The target group with targetGroupArn %s does not have an associated load balancer.", tg)
 		}
 		out = append(out, state.LoadBalancer{TargetGroupARN: tg, LoadBalancerName: name, ContainerName: cn, ContainerPort: port})
 	}

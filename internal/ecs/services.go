@@ -409,7 +409,7 @@ func (a *API) CreateService(ctx context.Context, in *CreateServiceInput) (*Creat
 	if err != nil {
 		return nil, err
 	}
-	lbs, err := checkLoadBalancers(in.LoadBalancers, def.Body)
+	lbs, err := a.checkLoadBalancers(c, in.LoadBalancers, def.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -743,7 +743,7 @@ func (a *API) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Updat
 			if regs == nil {
 				regs = view.ServiceRegistries
 			}
-			if n.LoadBalancers, err = checkLoadBalancers(lbs, def.Body); err != nil {
+			if n.LoadBalancers, err = a.checkLoadBalancers(c, lbs, def.Body); err != nil {
 				return false, err
 			}
 			if n.ServiceRegistries, err = checkServiceRegistries(regs, def.Body); err != nil {

@@ -2,6 +2,7 @@ package ecs_test
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -13,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
 
 // The service controller runs in the test cluster too. These tests start no
@@ -31,10 +34,45 @@ var deploymentIDRE = regexp.MustCompile(`^ecs-svc/[0-9]{19}$`)
 // definition "web" (revision 1) listening on container port 8080.
 func webService(t *testing.T) *ecs.Client {
 	t.Helper()
-	_, c := start(t)
+	c, _ := webServiceLB(t)
+	return c
+}
+
+// webServiceLB is webService with an application load balancer whose
+// listener forwards to target group tg, and a target group no listener
+// uses (lonely).
+func webServiceLB(t *testing.T) (c *ecs.Client, tgs [2]string) {
+	t.Helper()
+	tc, c := start(t)
 	createCluster(t, c, &ecs.CreateClusterInput{})
 	register(t, c, appDef("web", 64, "-listen", ":8080"))
-	return c
+	elb := elasticloadbalancingv2.NewFromConfig(tc.Config())
+	lbOut, err := elb.CreateLoadBalancer(ctx, &elasticloadbalancingv2.CreateLoadBalancerInput{Name: aws.String("web")})
+	if err != nil {
+		t.Fatalf("CreateLoadBalancer: %v", err)
+	}
+	for i, name := range []string{"web", "lonely"} {
+		tg, err := elb.CreateTargetGroup(ctx, &elasticloadbalancingv2.CreateTargetGroupInput{
+			Name: aws.String(name), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(80), VpcId: aws.String("vpc-1"),
+		})
+		if err != nil {
+			t.Fatalf("CreateTargetGroup: %v", err)
+		}
+		tgs[i] = aws.ToString(tg.TargetGroups[0].TargetGroupArn)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	if _, err := elb.CreateListener(ctx, &elasticloadbalancingv2.CreateListenerInput{
+		LoadBalancerArn: lbOut.LoadBalancers[0].LoadBalancerArn, Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(int32(port)),
+		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tgs[0])}},
+	}); err != nil {
+		t.Fatalf("CreateListener: %v", err)
+	}
+	return c, tgs
 }
 
 func createService(t *testing.T, c *ecs.Client, in *ecs.CreateServiceInput) *types.Service {
@@ -75,7 +113,7 @@ func wantMissing(t *testing.T, c *ecs.Client, cluster, name string) {
 
 func TestCreateService(t *testing.T) {
 	t.Parallel()
-	c := webService(t)
+	c, tgs := webServiceLB(t)
 
 	in := &ecs.CreateServiceInput{
 		ServiceName:    aws.String("web"),
@@ -94,8 +132,7 @@ func TestCreateService(t *testing.T) {
 			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true, Rollback: true},
 		},
 		LoadBalancers: []types.LoadBalancer{{
-			TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:" + account + ":targetgroup/web/0123456789abcdef"),
-			ContainerName:  aws.String("app"), ContainerPort: aws.Int32(8080),
+			TargetGroupArn: aws.String(tgs[0]), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080),
 		}},
 		Role: aws.String("ecsServiceRole"),
 	}
@@ -188,7 +225,7 @@ func TestCreateService(t *testing.T) {
 
 func TestCreateServiceRejected(t *testing.T) {
 	t.Parallel()
-	c := webService(t)
+	c, tgs := webServiceLB(t)
 	createCluster(t, c, &ecs.CreateClusterInput{ClusterName: aws.String("other")})
 	register(t, c, appDef("old", 64))
 	if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String("old:1")}); err != nil {
@@ -271,6 +308,15 @@ func TestCreateServiceRejected(t *testing.T) {
 		{"load balancer unknown container", func(in *ecs.CreateServiceInput) {
 			in.LoadBalancers = []types.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("db"), ContainerPort: aws.Int32(8080)}}
 		}, "InvalidParameterException", "The container db does not exist in the task definition."},
+		{"unknown target group", func(in *ecs.CreateServiceInput) {
+			in.LoadBalancers = []types.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}}
+		}, "InvalidParameterException", "The target group with targetGroupArn " + tg + " does not exist."},
+		{"target group without a load balancer", func(in *ecs.CreateServiceInput) {
+			in.LoadBalancers = []types.LoadBalancer{{TargetGroupArn: aws.String(tgs[1]), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}}
+		}, "InvalidParameterException", "The target group with targetGroupArn " + tgs[1] + " does not have an associated load balancer."},
+		{"classic load balancer", func(in *ecs.CreateServiceInput) {
+			in.LoadBalancers = []types.LoadBalancer{{LoadBalancerName: aws.String("classic"), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}}
+		}, "InvalidParameterException", ""},
 		{"load balancer unknown port", func(in *ecs.CreateServiceInput) {
 			in.LoadBalancers = []types.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("app"), ContainerPort: aws.Int32(9090)}}
 		}, "InvalidParameterException", "The container app does not have a container port 9090 defined."},

@@ -24,8 +24,12 @@ import (
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/controller"
 	"github.com/berthhq/berth/internal/ecs"
+	"github.com/berthhq/berth/internal/elbv2"
 	"github.com/berthhq/berth/internal/keyring"
+	"github.com/berthhq/berth/internal/lb"
+	"github.com/berthhq/berth/internal/secretsmanager"
 	"github.com/berthhq/berth/internal/sigv4"
+	"github.com/berthhq/berth/internal/ssm"
 	"github.com/berthhq/berth/internal/state"
 	"github.com/berthhq/berth/internal/sts"
 )
@@ -56,6 +60,19 @@ type Config struct {
 	// ServiceTiming tunes the service controller (zero fields: defaults);
 	// tests shrink it. AgentGrace and InstanceLostAfter override its own.
 	ServiceTiming controller.Timing
+	// LBAddress is where load balancer listeners bind (default 127.0.0.1);
+	// LBPortOffset is added to every listener port, so that an unprivileged
+	// user can serve port 80 on 8080.
+	LBAddress    string
+	LBPortOffset int
+	// LBHealthCheckInterval overrides every target group's health check
+	// interval (tests only; zero keeps the groups' own).
+	LBHealthCheckInterval time.Duration
+	// RotateMasterKey starts a new master key generation at start; the
+	// sealed secrets are re-wrapped in the background and the old
+	// generation retired once all are (a crash midway resumes at the next
+	// start).
+	RotateMasterKey bool
 	// MasterKeyFile is where the keyring's master keys live; default
 	// <DataDir>/master.keys (mode 0600). Keep it apart from the data dir's
 	// backups: it decrypts every secret in the state.
@@ -186,6 +203,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	if s.cfg.RotateMasterKey {
+		if err := kr.Rotate(); err != nil {
+			return fmt.Errorf("server: rotate the master key: %w", err)
+		}
+		s.log.Info("master key rotated; re-wrapping sealed secrets", "generation", kr.CurrentID())
+	}
 	keys := &accessKeys{store: store, kr: kr}
 	root, err := bootstrap(ctx, store, keys, s.cfg.DataDir, s.cfg.AccountID)
 	if err != nil {
@@ -206,8 +229,21 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	gw.RegisterJSON(ecs.New(ecs.Config{Logger: s.cfg.Logger, AgentGrace: s.cfg.AgentGrace}, store).Service())
+	plane, err := lb.New(lb.Config{Address: s.cfg.LBAddress, PortOffset: s.cfg.LBPortOffset, Logger: s.cfg.Logger, MinHealthInterval: s.cfg.LBHealthCheckInterval})
+	if err != nil {
+		return fmt.Errorf("server: load balancer data plane: %w", err)
+	}
+	elb := elbv2.New(elbv2.Config{Logger: s.cfg.Logger, ResolveInstance: instanceResolver(store), HealthCheckInterval: s.cfg.LBHealthCheckInterval}, store, plane)
+	gw.RegisterQuery(elb.Service())
+	gw.RegisterJSON(ecs.New(ecs.Config{Logger: s.cfg.Logger, AgentGrace: s.cfg.AgentGrace, TargetGroup: func(account, region, arn string) ([]string, bool) {
+		info, ok := elb.TargetGroupInfo(account, region, arn)
+		return info.LoadBalancerARNs, ok
+	}}, store).Service())
 	gw.RegisterQuery(sts.New().Service())
+	ssmAPI := ssm.New(ssm.Config{Logger: s.cfg.Logger}, store, kr)
+	gw.RegisterJSON(ssmAPI.Service())
+	smAPI := secretsmanager.New(secretsmanager.Config{Logger: s.cfg.Logger}, store, kr)
+	gw.RegisterJSON(smAPI.Service())
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -221,7 +257,10 @@ func (s *Server) Run(ctx context.Context) error {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/agent/v1/", agentapi.NewHandler(agentapi.Config{Account: s.cfg.AccountID, Heartbeat: s.cfg.AgentHeartbeat, Logger: s.cfg.Logger}, store))
+	mux.Handle("/agent/v1/", agentapi.NewHandler(agentapi.Config{
+		Account: s.cfg.AccountID, Heartbeat: s.cfg.AgentHeartbeat, Logger: s.cfg.Logger,
+		Secrets: secretResolver{ssm: ssmAPI, sm: smAPI},
+	}, store))
 	root404 := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("berth: nothing is served at %s %s", r.Method, r.URL.Path), http.StatusNotFound)
 	})
@@ -262,10 +301,15 @@ func (s *Server) Run(ctx context.Context) error {
 	ctrls.Go(func() {
 		// Re-wraps sealed secrets after a master key rotation (or one a
 		// crash interrupted), then retires the old master keys.
-		if err := kr.Run(ctrlCtx, keys); err != nil {
+		if err := kr.Run(ctrlCtx, keys, ssmAPI, smAPI); err != nil {
 			s.log.Error("keyring", "err", err)
 		}
 	})
+	ctrls.Go(func() { _ = smAPI.Run(ctrlCtx) }) // purges secrets past their recovery window
+	// The data plane serves on every server; its listeners close when it
+	// returns.
+	ctrls.Go(func() { _ = plane.Run(ctrlCtx) })
+	ctrls.Go(func() { _ = elb.Run(ctrlCtx) })
 	ctrls.Go(func() {
 		gc := &controller.TaskGC{Store: store, Retention: s.cfg.TaskRetention, Logger: s.cfg.Logger}
 		_ = gc.Run(ctrlCtx)
@@ -273,7 +317,7 @@ func (s *Server) Run(ctx context.Context) error {
 	ctrls.Go(func() {
 		timing := s.cfg.ServiceTiming
 		timing.AgentGrace, timing.InstanceLostAfter = s.cfg.AgentGrace, s.cfg.InstanceLostAfter
-		svcs := controller.NewServices(controller.ServicesConfig{Store: store, Logger: s.cfg.Logger, Timing: timing})
+		svcs := controller.NewServices(controller.ServicesConfig{Store: store, Logger: s.cfg.Logger, Timing: timing, LoadBalancing: loadBalancing{elb}})
 		_ = svcs.Run(ctrlCtx)
 	})
 	defer func() {
