@@ -132,6 +132,8 @@ type Agent struct {
 	client *agentapi.Client
 	// pumps are the goroutines shipping container output (logship.go).
 	pumps sync.WaitGroup
+	// registryHost is the server's image registry (host[:port]), if any.
+	registryHost string
 	// heartbeatEvery is the interval the server asked for at registration.
 	heartbeatEvery time.Duration
 	ports          *portAllocator
@@ -320,6 +322,7 @@ func (a *Agent) register(ctx context.Context, info runtime.HostInfo) error {
 	}
 	a.client.SetToken(resp.AgentToken)
 	a.heartbeatEvery = resp.Interval()
+	a.registryHost = resp.RegistryHost
 	a.log.Info("registered", "instance", resp.ContainerInstanceARN, "cluster", resp.Cluster)
 	return nil
 }

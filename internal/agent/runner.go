@@ -48,6 +48,7 @@ type ctr struct {
 	startAt  time.Time       // when it became eligible to start (for startTimeout)
 	neverRun bool            // it was never started and never will be
 	missing  bool            // it vanished from the engine: exited with no exit code
+	pullRef  string          // the reference its image was pulled by
 	logOpts  *awslogsOptions // its awslogs configuration, when it has one
 	pump     *logPump        // ships its output while it runs
 }
@@ -380,6 +381,7 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride, found []
 		}
 		r.state.PullStartedAt = nonZero(r.state.PullStartedAt, time.Now().UTC())
 		digests := map[string]string{}
+		refs := map[string]string{}
 		for _, c := range r.containers {
 			if _, done := digests[c.def.Image]; done || c.id != "" || c.missing {
 				continue
@@ -388,16 +390,23 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride, found []
 			if reason != "" {
 				return reason
 			}
-			img, err := r.pull(ctx, c.def.Image, auth)
+			ref, berthAuth, reason := r.imageSource(ctx, c.def.Image)
+			if reason != "" {
+				return reason
+			}
+			if berthAuth != nil {
+				auth = berthAuth
+			}
+			img, err := r.pull(ctx, ref, auth)
 			if err != nil {
 				return fmt.Sprintf("CannotPullContainerError: pull image %s: %v", c.def.Image, err)
 			}
-			digests[c.def.Image] = img.Digest
+			digests[c.def.Image], refs[c.def.Image] = img.Digest, ref
 		}
 		r.state.PullStoppedAt = time.Now().UTC()
 		for _, c := range r.containers {
 			if d, ok := digests[c.def.Image]; ok {
-				c.digest = d
+				c.digest, c.pullRef = d, refs[c.def.Image]
 			}
 		}
 	}
@@ -447,6 +456,9 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride, found []
 		spec, err := r.a.buildSpec(&t, r.td, c.def, ov, hostPorts, env)
 		if err != nil {
 			return err.Error()
+		}
+		if c.pullRef != "" {
+			spec.Image = c.pullRef // where the image was pulled from
 		}
 		c.spec = spec
 		if c.id == "" && !c.missing {

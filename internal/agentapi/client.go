@@ -121,3 +121,12 @@ func (c *Client) Secrets(ctx context.Context, req SecretsRequest) (*SecretsRespo
 	}
 	return &out, nil
 }
+
+// RegistryAuth gets pull credentials for the server's registry.
+func (c *Client) RegistryAuth(ctx context.Context, req RegistryAuthRequest) (*RegistryAuthResponse, error) {
+	var out RegistryAuthResponse
+	if err := c.do(ctx, http.MethodPost, "/agent/v1/registry-auth", req, &out, 30*time.Second); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

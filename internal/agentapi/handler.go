@@ -39,6 +39,15 @@ type Config struct {
 	// Secrets resolves the secrets tasks reference; nil refuses
 	// /agent/v1/secrets.
 	Secrets SecretResolver
+	// Registry mints pull tokens for the server's image registry; nil
+	// refuses /agent/v1/registry-auth.
+	Registry RegistryTokens
+}
+
+// RegistryTokens mints tokens for the server's registry.
+type RegistryTokens interface {
+	Host() string
+	MintToken(account, region, principalARN string, now time.Time) (token string, expires time.Time)
 }
 
 // SecretResolver returns the current value a valueFrom names (an SSM
@@ -85,6 +94,7 @@ func NewHandler(cfg Config, store *state.Store) *Handler {
 	h.mux.HandleFunc("POST /agent/v1/heartbeat", h.withInstance(h.heartbeat))
 	h.mux.HandleFunc("POST /agent/v1/logs", h.withInstance(h.logs))
 	h.mux.HandleFunc("POST /agent/v1/secrets", h.withInstance(h.secrets))
+	h.mux.HandleFunc("POST /agent/v1/registry-auth", h.withInstance(h.registryAuth))
 	return h
 }
 
@@ -244,6 +254,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		Account: saved.Account, Region: saved.Region, Cluster: saved.Cluster,
 		ClusterARN:       fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", saved.Region, saved.Account, saved.Cluster),
 		HeartbeatSeconds: int(h.cfg.Heartbeat / time.Second), HeartbeatMillis: h.cfg.Heartbeat.Milliseconds(),
+		RegistryHost: h.registryHost(),
 	})
 }
 
@@ -493,4 +504,46 @@ func (h *Handler) secrets(w http.ResponseWriter, r *http.Request, inst *state.Co
 		out.Values[ref] = v
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) registryHost() string {
+	if h.cfg.Registry == nil {
+		return ""
+	}
+	return h.cfg.Registry.Host()
+}
+
+// registryAuth mints a pull token for a task assigned to the calling
+// instance, for the task's account: an agent pulls only what its tasks'
+// accounts may.
+func (h *Handler) registryAuth(w http.ResponseWriter, r *http.Request, inst *state.ContainerInstance) {
+	if h.cfg.Registry == nil {
+		writeErr(w, http.StatusNotImplemented, CodeInvalid, "this server has no image registry")
+		return
+	}
+	var req RegistryAuthRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, http.StatusBadRequest, CodeInvalid, "registry-auth body is not valid JSON: %v", err)
+		return
+	}
+	var task *state.Task
+	for _, t := range h.store.Snapshot().TasksOnInstance(nil, inst.ID) {
+		if t.ARN == req.TaskARN {
+			task = t
+		}
+	}
+	if task == nil {
+		writeErr(w, http.StatusNotFound, CodeNotFound, "task %s is not assigned to this instance", req.TaskARN)
+		return
+	}
+	region := req.Region
+	if region == "" {
+		region = task.Region
+	}
+	if !regionRE.MatchString(region) {
+		writeErr(w, http.StatusBadRequest, CodeInvalid, "%q is not a region name", region)
+		return
+	}
+	token, exp := h.cfg.Registry.MintToken(task.Account, region, inst.ARN, h.cfg.Now())
+	writeJSON(w, http.StatusOK, RegistryAuthResponse{Host: h.cfg.Registry.Host(), Username: "AWS", Password: token, Expires: exp})
 }

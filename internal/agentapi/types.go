@@ -53,6 +53,10 @@ type RegisterResponse struct {
 	// HeartbeatMillis is the same interval in milliseconds, for intervals
 	// under a second (tests); agents prefer it when set.
 	HeartbeatMillis int64 `json:"heartbeatMillis,omitempty"`
+	// RegistryHost is the host[:port] of the server's image registry, to
+	// which task images naming it (or an ECR host of the task's account)
+	// are pulled from with a token from /agent/v1/registry-auth.
+	RegistryHost string `json:"registryHost,omitempty"`
 }
 
 // Interval is how often the server asks the agent to heartbeat.
@@ -196,4 +200,19 @@ type SecretsRequest struct {
 // agent of the instance the task runs on.
 type SecretsResponse struct {
 	Values map[string]string `json:"values"`
+}
+
+// RegistryAuthRequest asks for pull credentials for the server's registry,
+// for a task's account and the region its image names.
+type RegistryAuthRequest struct {
+	TaskARN string `json:"taskArn"`
+	Region  string `json:"region"`
+}
+
+// RegistryAuthResponse is a registry login: user AWS and a token.
+type RegistryAuthResponse struct {
+	Host     string    `json:"host"`
+	Username string    `json:"username"`
+	Password string    `json:"password"`
+	Expires  time.Time `json:"expires"`
 }
