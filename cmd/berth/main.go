@@ -108,6 +108,7 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		masterKey = fs.String("master-key-file", "", "the keyring's master keys, which decrypt every stored secret (default: <data-dir>/master.keys)")
 		rotate    = fs.Bool("rotate-master-key", false, "start a new master key generation and re-wrap every sealed secret under it in the background")
 		lost      = fs.Duration("instance-lost-after", 2*time.Minute, "how long an agent may be silent before its service tasks are replaced elsewhere")
+		regHost   = fs.String("registry-host", "", "the host[:port] clients push images to, as repositoryUri and proxyEndpoint carry it (default: the --listen address)")
 		lbAddr    = fs.String("lb-address", "127.0.0.1", "where load balancer listeners bind")
 		lbOffset  = fs.Int("lb-port-offset", 0, "added to every listener port (8000 serves a port 80 listener on 8080, for unprivileged users)")
 		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -149,6 +150,7 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		MasterKeyFile:     *masterKey,
 		RotateMasterKey:   *rotate,
 		LBAddress:         *lbAddr,
+		RegistryHost:      *regHost,
 		LBPortOffset:      *lbOffset,
 		ServiceTiming:     controller.Timing{HealthyAfter: *healthy},
 		Logger:            logger,

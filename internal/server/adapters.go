@@ -2,10 +2,14 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strings"
 
+	"github.com/berthhq/berth/internal/agentapi"
 	"github.com/berthhq/berth/internal/controller"
 	"github.com/berthhq/berth/internal/elbv2"
+	"github.com/berthhq/berth/internal/errdefs"
+	"github.com/berthhq/berth/internal/logs"
 	"github.com/berthhq/berth/internal/secretsmanager"
 	"github.com/berthhq/berth/internal/ssm"
 	"github.com/berthhq/berth/internal/state"
@@ -76,4 +80,25 @@ func descriptions(ts []controller.Target) []elbv2.TargetDescription {
 		out[i] = elbv2.TargetDescription{ID: t.ID, Port: t.Port}
 	}
 	return out
+}
+
+// logSink stores what agents ship from awslogs containers.
+type logSink struct{ api *logs.API }
+
+func (l logSink) Ingest(ctx context.Context, account, region, group, stream string, createGroup bool, events []agentapi.LogEvent) error {
+	if len(events) == 0 {
+		return l.api.EnsureStream(ctx, account, region, group, stream, createGroup)
+	}
+	in := make([]logs.InputEvent, len(events))
+	for i, e := range events {
+		in[i] = logs.InputEvent{Timestamp: e.Timestamp, Message: e.Message}
+	}
+	err := l.api.Ingest(ctx, account, region, group, stream, in, createGroup)
+	var rej *logs.RejectedError
+	if errors.As(err, &rej) {
+		// Outside the time window CloudWatch Logs accepts: retrying would
+		// not help.
+		return errdefs.New(errdefs.ErrInvalidArgument, "log-events", "%s", rej.Error())
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,7 +94,7 @@ func (k *accessKeys) sealPlain(ctx context.Context) error {
 }
 
 // RewrapAll re-wraps every sealed secret under the keyring's current master
-// key generation.
+// key generation: the access keys' and the registry token key.
 func (k *accessKeys) RewrapAll(ctx context.Context, rewrap func(keyring.Envelope) (keyring.Envelope, bool, error)) error {
 	for {
 		conflicted := false
@@ -126,10 +127,64 @@ func (k *accessKeys) RewrapAll(ctx context.Context, rewrap func(keyring.Envelope
 			}
 		}
 		if !conflicted {
-			return nil
+			return k.rewrapMeta(ctx, rewrap)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
+}
+
+// metaRegistryTokenKey holds the registry's token signing key, sealed.
+const metaRegistryTokenKey = "registry-token-key"
+
+// registryTokenKey returns the key that signs registry tokens: made once,
+// kept sealed in the state so that tokens outlive restarts.
+func registryTokenKey(ctx context.Context, store *state.Store, kr *keyring.Keyring) ([]byte, error) {
+	aad := []byte("berth/registry-token-key")
+	m := store.Snapshot().Meta(metaRegistryTokenKey)
+	if m == nil {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		env, err := kr.Seal(key, aad)
+		if err != nil {
+			return nil, err
+		}
+		b, _ := json.Marshal(env)
+		m, err = state.Do[*state.Meta](ctx, store, &state.PutMeta{ID: metaRegistryTokenKey, Value: string(b), IfAbsent: true})
+		if err != nil {
+			return nil, fmt.Errorf("server: store the registry token key: %w", err)
+		}
+	}
+	var env keyring.Envelope
+	if err := json.Unmarshal([]byte(m.Value), &env); err != nil {
+		return nil, fmt.Errorf("server: registry token key: %w", err)
+	}
+	key, err := kr.Open(env, aad)
+	if err != nil {
+		return nil, fmt.Errorf("server: open the registry token key: %w", err)
+	}
+	return key, nil
+}
+
+// rewrapMeta re-wraps the sealed values kept in meta records.
+func (k *accessKeys) rewrapMeta(ctx context.Context, rewrap func(keyring.Envelope) (keyring.Envelope, bool, error)) error {
+	m := k.store.Snapshot().Meta(metaRegistryTokenKey)
+	if m == nil {
+		return nil
+	}
+	var env keyring.Envelope
+	if err := json.Unmarshal([]byte(m.Value), &env); err != nil {
+		return fmt.Errorf("registry token key: %w", err)
+	}
+	n, changed, err := rewrap(env)
+	if err != nil || !changed {
+		return err
+	}
+	b, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	_, err = k.store.Apply(ctx, &state.PutMeta{ID: metaRegistryTokenKey, Value: string(b)})
+	return err
 }

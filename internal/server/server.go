@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,10 +24,13 @@ import (
 	"github.com/berthhq/berth/internal/agentapi"
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/controller"
+	"github.com/berthhq/berth/internal/ecr"
 	"github.com/berthhq/berth/internal/ecs"
 	"github.com/berthhq/berth/internal/elbv2"
 	"github.com/berthhq/berth/internal/keyring"
 	"github.com/berthhq/berth/internal/lb"
+	"github.com/berthhq/berth/internal/logs"
+	"github.com/berthhq/berth/internal/registry"
 	"github.com/berthhq/berth/internal/secretsmanager"
 	"github.com/berthhq/berth/internal/sigv4"
 	"github.com/berthhq/berth/internal/ssm"
@@ -60,6 +64,9 @@ type Config struct {
 	// ServiceTiming tunes the service controller (zero fields: defaults);
 	// tests shrink it. AgentGrace and InstanceLostAfter override its own.
 	ServiceTiming controller.Timing
+	// RegistryHost is the host[:port] clients push images to, which
+	// repositoryUri and proxyEndpoint carry; default: the listen address.
+	RegistryHost string
 	// LBAddress is where load balancer listeners bind (default 127.0.0.1);
 	// LBPortOffset is added to every listener port, so that an unprivileged
 	// user can serve port 80 on 8080.
@@ -216,6 +223,32 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.creds.Store(root)
 
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", s.cfg.Listen, err)
+	}
+	addr := ln.Addr().String()
+	s.addr.Store(&addr)
+	defer ln.Close() // after a clean Serve it is closed already
+	registryHost := s.cfg.RegistryHost
+	if registryHost == "" {
+		registryHost = addr
+	}
+	tokenKey, err := registryTokenKey(ctx, store, kr)
+	if err != nil {
+		return err
+	}
+	images, err := registry.New(registry.Config{DataDir: filepath.Join(s.cfg.DataDir, "registry"), Host: registryHost,
+		TokenKey: tokenKey, Logger: s.cfg.Logger}, store)
+	if err != nil {
+		return fmt.Errorf("server: registry: %w", err)
+	}
+	defer func() {
+		if err := images.Close(); err != nil {
+			s.log.Error("close registry", "err", err)
+		}
+	}()
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	verifier := &sigv4.Verifier{Lookup: keys.lookup}
@@ -244,6 +277,18 @@ func (s *Server) Run(ctx context.Context) error {
 	gw.RegisterJSON(ssmAPI.Service())
 	smAPI := secretsmanager.New(secretsmanager.Config{Logger: s.cfg.Logger}, store, kr)
 	gw.RegisterJSON(smAPI.Service())
+	logsAPI, err := logs.New(logs.Config{DataDir: filepath.Join(s.cfg.DataDir, "logs"), Logger: s.cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	defer func() {
+		if err := logsAPI.Close(); err != nil {
+			s.log.Error("close logs", "err", err)
+		}
+	}()
+	gw.RegisterJSON(logsAPI.Service())
+	ecrAPI := ecr.New(ecr.Config{Logger: s.cfg.Logger}, store, images)
+	gw.RegisterJSON(ecrAPI.Service())
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -259,12 +304,18 @@ func (s *Server) Run(ctx context.Context) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/agent/v1/", agentapi.NewHandler(agentapi.Config{
 		Account: s.cfg.AccountID, Heartbeat: s.cfg.AgentHeartbeat, Logger: s.cfg.Logger,
-		Secrets: secretResolver{ssm: ssmAPI, sm: smAPI},
+		Secrets:  secretResolver{ssm: ssmAPI, sm: smAPI},
+		Logs:     logSink{logsAPI},
+		Registry: images,
 	}, store))
 	root404 := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("berth: nothing is served at %s %s", r.Method, r.URL.Path), http.StatusNotFound)
 	})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") {
+			images.ServeHTTP(w, r)
+			return
+		}
 		if gw.Handles(r) {
 			gw.ServeHTTP(w, r)
 			return
@@ -276,12 +327,6 @@ func (s *Server) Run(ctx context.Context) error {
 		root404(w, r)
 	})
 
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("server: listen on %s: %w", s.cfg.Listen, err)
-	}
-	addr := ln.Addr().String()
-	s.addr.Store(&addr)
 	// Requests derive from serveCtx, so that long polls (agents' blocking
 	// queries) end as soon as shutdown begins.
 	serveCtx, cancelServe := context.WithCancel(context.WithoutCancel(ctx))
@@ -309,6 +354,9 @@ func (s *Server) Run(ctx context.Context) error {
 	// The data plane serves on every server; its listeners close when it
 	// returns.
 	ctrls.Go(func() { _ = plane.Run(ctrlCtx) })
+	ctrls.Go(func() { _ = logsAPI.Run(ctrlCtx) }) // retention
+	ctrls.Go(func() { _ = images.Run(ctrlCtx) })  // garbage collection
+	ctrls.Go(func() { _ = ecrAPI.Run(ctrlCtx) })  // lifecycle policies
 	ctrls.Go(func() { _ = elb.Run(ctrlCtx) })
 	ctrls.Go(func() {
 		gc := &controller.TaskGC{Store: store, Retention: s.cfg.TaskRetention, Logger: s.cfg.Logger}
