@@ -83,7 +83,14 @@ func TestDockerRegistryPushAndRun(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(strings.ToLower(string(out)), "immutable") {
 		t.Errorf("docker push over an immutable tag = %v:\n%s\nwant a failure naming the immutable tag", err, out)
 	}
-	// Removing the local tag makes the task's pull a real one.
+	// rmi, then pull: the same digest comes back.
+	digest := aws.ToString(imgs.ImageDetails[0].ImageDigest)
+	dockerCLI(t, conf, "", "rmi", ref)
+	dockerCLI(t, conf, "", "pull", ref)
+	if got := dockerCLI(t, conf, "", "image", "inspect", "--format", "{{json .RepoDigests}}", ref); !strings.Contains(got, uri+"@"+digest) {
+		t.Errorf("pulled image digests %s; want %s@%s", got, uri, digest)
+	}
+	// Removing the local tag again makes the task's pull a real one.
 	dockerCLI(t, conf, "", "rmi", ref)
 
 	c := d.container("app", "-print", "1", "-sleep", "30s")
@@ -94,6 +101,15 @@ func TestDockerRegistryPushAndRun(t *testing.T) {
 	if got := aws.ToString(tk.Containers[0].Image); got != aws.ToString(c.Image) {
 		t.Errorf("container image = %q; want the task definition's %q", got, aws.ToString(c.Image))
 	}
+	if _, err := d.ecs.StopTask(ctx, &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	// The repositoryUri form runs too.
+	dockerCLI(t, conf, "", "rmi", ref)
+	c.Image = aws.String(ref)
+	d.register("fromberth", c)
+	arn = d.run(&ecs.RunTaskInput{TaskDefinition: aws.String("fromberth")})[0]
+	d.wait(arn, "RUNNING", 2*time.Minute)
 	if _, err := d.ecs.StopTask(ctx, &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
 		t.Fatal(err)
 	}
