@@ -243,7 +243,9 @@ func (a *Agent) buildSpec(t *agentapi.Task, td *taskdef.TaskDefinition, c *taskd
 		if lc.LogDriver == "awslogs" {
 			// The agent ships the output itself (see logship.go): the engine
 			// keeps it in json-file, which its logs API can read back.
-			spec.LogDriver, spec.LogOptions = "json-file", nil
+			// Room for bursts the shipper has not caught up with yet,
+			// whatever the engine's default rotation is.
+			spec.LogDriver, spec.LogOptions = "json-file", map[string]string{"max-size": "100m", "max-file": "5"}
 		}
 	}
 	return spec, nil
