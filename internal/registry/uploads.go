@@ -247,7 +247,17 @@ func (r *Registry) finishUpload(ctx context.Context, u *uploadState, d Digest) (
 	if err != nil {
 		return 0, err
 	}
-	if d.Algorithm() != u.Algorithm || digestFromHash(u.Algorithm, h) != d {
+	ok := d.Algorithm() == u.Algorithm && digestFromHash(u.Algorithm, h) == d
+	if d.Algorithm() != u.Algorithm {
+		// The session was started without the client's algorithm (the
+		// spec lets the closing PUT name any supported one): hash what was
+		// uploaded again with it.
+		ok, err = r.uploadMatches(u, d)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if !ok {
 		r.cancelUpload(u.ID)
 		return 0, newError(CodeDigestInvalid, map[string]string{"digest": string(d)}, "")
 	}
@@ -341,4 +351,21 @@ func (r *Registry) CompleteUpload(ctx context.Context, s Scope, repo, id string,
 		return 0, newError(CodeBlobUploadInvalid, map[string]string{"uuid": id}, "the upload is empty")
 	}
 	return r.finishUpload(ctx, u, d)
+}
+
+// uploadMatches hashes an upload's data with d's algorithm and compares.
+func (r *Registry) uploadMatches(u *uploadState, d Digest) (bool, error) {
+	h := newHash(d.Algorithm())
+	if h == nil {
+		return false, nil
+	}
+	f, err := r.blobs.root.Open(uploadDir(u.ID) + "/data")
+	if err != nil {
+		return false, fmt.Errorf("registry: upload %s: %w", u.ID, err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, fmt.Errorf("registry: upload %s: %w", u.ID, err)
+	}
+	return digestFromHash(d.Algorithm(), h) == d, nil
 }
