@@ -124,7 +124,9 @@ func TestDockerZeroDowntimeRollout(t *testing.T) {
 		t.Fatal(err)
 	}
 	lbARN := lbOut.LoadBalancers[0].LoadBalancerArn
-	if err := elb.NewLoadBalancerAvailableWaiter(lbc, func(o *elb.LoadBalancerAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 200*time.Millisecond, time.Second }).
+	if err := elb.NewLoadBalancerAvailableWaiter(lbc, func(o *elb.LoadBalancerAvailableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 200*time.Millisecond, time.Second
+	}).
 		Wait(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: []string{aws.ToString(lbARN)}}, 30*time.Second); err != nil {
 		t.Fatalf("load-balancer-available: %v", err)
 	}
@@ -153,7 +155,7 @@ func TestDockerZeroDowntimeRollout(t *testing.T) {
 
 	if _, err := d.ecs.CreateService(ctx, &ecs.CreateServiceInput{
 		ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(3),
-		LoadBalancers: []types.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}},
+		LoadBalancers:           []types.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}},
 		DeploymentConfiguration: &types.DeploymentConfiguration{MaximumPercent: aws.Int32(200), MinimumHealthyPercent: aws.Int32(100)},
 	}); err != nil {
 		t.Fatal(err)
