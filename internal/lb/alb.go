@@ -45,10 +45,11 @@ func (p *Plane) compileHTTP(l Listener) (*httpConfig, error) {
 	return c, nil
 }
 
-// httpListener serves one ALB listener. Its socket's accept loop hands
-// connections to the current http.Server; when the idle timeout changes a
-// new server takes new connections on the same socket while the old one
-// finishes its own.
+// httpListener serves one ALB listener. Its accept loop serves each
+// connection on the HTTP/1.1 fast path (h1.go), which hands what it does
+// not handle to the listener's net/http server; when the idle timeout
+// changes, a new server takes such connections while the old one finishes
+// its own.
 type httpListener struct {
 	p     *Plane
 	cfg   atomic.Pointer[httpConfig]
@@ -60,12 +61,14 @@ type httpListener struct {
 	srv    *http.Server
 	idle   time.Duration
 	closed bool
+	conns  map[*h1conn]struct{} // fast-path connections
+	empty  chan struct{}        // after retire: closed when conns empties
 }
 
 var _ boundListener = (*httpListener)(nil)
 
 func (p *Plane) serveHTTP(l Listener, cfg *httpConfig, ln net.Listener) *httpListener {
-	hl := &httpListener{p: p, ln: ln}
+	hl := &httpListener{p: p, ln: ln, conns: map[*h1conn]struct{}{}}
 	hl.cfg.Store(cfg)
 	hl.mu.Lock()
 	hl.startServerLocked(cfg.idle)
@@ -126,13 +129,43 @@ func (hl *httpListener) update(l Listener, cfg *httpConfig) {
 	hl.p.log.Debug("listener idle timeout changed", "listener", l.ARN, "idle_timeout", cfg.idle)
 }
 
+// retire stops accepting; idle connections close at once, the others
+// after their current response or when the grace ends.
 func (hl *httpListener) retire(grace time.Duration) {
+	empty := make(chan struct{})
 	hl.mu.Lock()
 	hl.closed = true
 	srv := hl.srv
+	conns := make([]*h1conn, 0, len(hl.conns))
+	for hc := range hl.conns {
+		conns = append(conns, hc)
+	}
+	if len(hl.conns) == 0 {
+		close(empty)
+	} else {
+		hl.empty = empty
+	}
 	hl.mu.Unlock()
 	_ = hl.ln.Close()
+	for _, hc := range conns {
+		if hc.state.CompareAndSwap(connIdle, connClosed) {
+			_ = hc.c.Close()
+		}
+	}
 	hl.p.retireServer(srv, grace)
+	hl.p.wg.Go(func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-empty:
+		case <-t.C:
+			hl.mu.Lock()
+			for hc := range hl.conns {
+				_ = hc.c.Close()
+			}
+			hl.mu.Unlock()
+		}
+	})
 	hl.p.log.Info("listener closed", "listener", hl.spec().ARN, "addr", hl.ln.Addr().String())
 }
 
@@ -164,21 +197,9 @@ func (hl *httpListener) acceptLoop() {
 		}
 		backoff = 0
 		hl.stats.connections.Add(1)
-		cc := &clientConn{Conn: c, l: hl}
-		for {
-			hl.mu.Lock()
-			feed, closed := hl.feed, hl.closed
-			hl.mu.Unlock()
-			if closed {
-				_ = c.Close()
-				break
-			}
-			if feed.put(cc) {
-				break
-			}
-			// The feed closed under us (a new server took over): retry
-			// with the current one.
-		}
+		// This goroutine is counted in p.wg, so adding to it here cannot
+		// race with Run's Wait.
+		hl.p.wg.Go(func() { hl.serveConn(c) })
 	}
 }
 
@@ -292,7 +313,7 @@ func (c *clientConn) CloseWrite() error {
 func (hl *httpListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cfg := hl.cfg.Load()
 	hl.stats.requests.Add(1)
-	ri := reqInfo{r: r}
+	ri := newReqInfo(r)
 	if cfg.needIP {
 		if ap, err := netipAddrPort(r.RemoteAddr); err == nil {
 			ri.clientAddr = ap
@@ -316,14 +337,14 @@ func (hl *httpListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hl.stats.redirects.Add(1)
 		h := w.Header()
 		h.Set("Server", "awselb/2.0")
-		h.Set("Location", act.redir.location(r, cfg.proto, cfg.port, cfg.offset))
+		h.Set("Location", act.redir.location(&ri, cfg.proto, cfg.port, cfg.offset))
 		h.Set("Content-Type", "text/html")
 		body := errorBody(act.redir.status)
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(act.redir.status)
 		_, _ = w.Write(body)
 	case actForward:
-		hl.forward(w, r, cfg, act.fwd)
+		hl.forward(w, r, &ri, cfg, act.fwd)
 	}
 }
 

@@ -89,6 +89,8 @@ type target struct {
 
 	outstanding atomic.Int64
 	released    atomic.Bool
+	retiring    atomic.Bool // draining or released: pooled connections are not kept
+	pool        *h1pool     // the fast path's connections
 	tr          atomic.Pointer[http.Transport]
 	slowFrom    atomic.Int64 // unix ns; slow start runs from slowFrom to slowUntil
 	slowUntil   atomic.Int64
@@ -266,6 +268,7 @@ func (g *group) setConfig(tg TargetGroup) {
 				g.counts[k] = cnt
 			}
 			t = &target{g: g, t: spec, key: k, addr: net.JoinHostPort(spec.ID, strconv.Itoa(spec.Port)), seq: g.seq, count: cnt, health: newHealth()}
+			t.pool = &h1pool{t: t}
 			t.tr.Store(g.p.newTransport(cfg))
 			g.targets[k] = t
 		} else {
@@ -277,6 +280,7 @@ func (g *group) setConfig(tg TargetGroup) {
 				if oldTr := t.tr.Swap(g.p.newTransport(cfg)); oldTr != nil {
 					oldTr.CloseIdleConnections()
 				}
+				t.pool.closeIdle()
 			}
 		}
 	}
@@ -341,9 +345,8 @@ func (g *group) drainLocked(t *target) {
 		g.releaseLocked(t)
 		return
 	}
-	if tr := t.tr.Load(); tr != nil && t.outstanding.Load() == 0 {
-		tr.CloseIdleConnections()
-	}
+	t.retiring.Store(true)
+	t.closeIdle()
 	gen := t.drainGen
 	t.drainTimer = time.AfterFunc(g.cfg.delay, func() {
 		g.mu.Lock()
@@ -360,6 +363,7 @@ func (g *group) drainLocked(t *target) {
 // had, as re-registering it does.
 func (g *group) undrainLocked(t *target) {
 	t.draining = false
+	t.retiring.Store(false)
 	t.drainGen++
 	if t.drainTimer != nil {
 		t.drainTimer.Stop()
@@ -371,7 +375,14 @@ func (g *group) undrainLocked(t *target) {
 // finish; the last one closes the pooled connections.
 func (g *group) releaseLocked(t *target) {
 	delete(g.targets, t.key)
+	t.retiring.Store(true)
 	t.released.Store(true)
+	t.closeIdle()
+}
+
+// closeIdle closes t's idle pooled connections.
+func (t *target) closeIdle() {
+	t.pool.closeIdle()
 	if tr := t.tr.Load(); tr != nil {
 		tr.CloseIdleConnections()
 	}
@@ -379,10 +390,8 @@ func (g *group) releaseLocked(t *target) {
 
 // done is called when a request or connection to t ends.
 func (t *target) done() {
-	if t.outstanding.Add(-1) == 0 && t.released.Load() {
-		if tr := t.tr.Load(); tr != nil {
-			tr.CloseIdleConnections()
-		}
+	if t.outstanding.Add(-1) == 0 && t.retiring.Load() {
+		t.closeIdle()
 	}
 }
 

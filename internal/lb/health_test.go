@@ -334,4 +334,3 @@ func freeTarget(t *testing.T) Target {
 	ln.Close()
 	return addrTarget(t, addr)
 }
-

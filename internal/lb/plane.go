@@ -164,9 +164,7 @@ func (p *Plane) Run(ctx context.Context) error {
 	for _, g := range p.groups {
 		g.mu.Lock()
 		for _, t := range g.targets {
-			if tr := t.tr.Load(); tr != nil {
-				tr.CloseIdleConnections()
-			}
+			t.closeIdle()
 		}
 		g.mu.Unlock()
 	}

@@ -23,50 +23,70 @@ var (
 )
 
 // forward sends r to a target of one of f's groups.
-func (hl *httpListener) forward(w http.ResponseWriter, r *http.Request, cfg *httpConfig, f *forwardAction) {
+func (hl *httpListener) forward(w http.ResponseWriter, r *http.Request, ri *reqInfo, cfg *httpConfig, f *forwardAction) {
+	ch, code := hl.choose(ri, f)
+	if code != 0 {
+		hl.elbError(w, code)
+		return
+	}
+	for _, c := range ch.cookies {
+		w.Header().Add("Set-Cookie", c)
+	}
+	hl.proxy(w, r, cfg, ch.v.cfg, ch.t)
+}
+
+// choice is where a forward action sends one request.
+type choice struct {
+	v       *groupView
+	t       *target
+	cookies []string // Set-Cookie values for stickiness
+}
+
+// choose picks the target group and the target of a forward action, by
+// stickiness cookies, weights and the group's algorithm. A status code
+// other than 0 is the error to answer with (503: nowhere to send it).
+func (hl *httpListener) choose(ri *reqInfo, f *forwardAction) (choice, int) {
 	p := hl.p
 	var now time.Time
 	if f.sticky {
 		now = p.now()
 	}
-	gi := f.pickGroup(r, now, p.cookies)
+	gi := f.pickGroup(ri, now, p.cookies)
 	if gi < 0 {
-		hl.elbError(w, http.StatusServiceUnavailable)
-		return
+		return choice{}, http.StatusServiceUnavailable
 	}
 	g := f.groups[gi]
 	v := g.view.Load()
 	if len(v.routable) == 0 {
-		hl.elbError(w, http.StatusServiceUnavailable)
-		return
+		return choice{}, http.StatusServiceUnavailable
 	}
 	var sticky string
 	if v.cfg.sticky {
 		if now.IsZero() {
 			now = p.now()
 		}
-		if sv, ok := p.cookies.read(r, cookieTarget, stickyTarget, now); ok && sv.group == g.id {
+		if sv, ok := p.cookies.read(ri, cookieTarget, stickyTarget, now); ok && sv.group == g.id {
 			sticky = sv.target
 		}
 	}
 	t := g.pick(v, sticky, p.now)
 	if t == nil {
-		hl.elbError(w, http.StatusServiceUnavailable)
-		return
+		return choice{}, http.StatusServiceUnavailable
 	}
+	ch := choice{v: v, t: t}
 	if f.sticky {
-		p.cookies.set(w.Header(), cookieGroup, cookieGroupCORS, stickyValue{kind: stickyGroup, group: g.id, expires: now.Add(f.stickyD)})
+		ch.cookies = append(ch.cookies, p.cookies.setCookies(cookieGroup, cookieGroupCORS, stickyValue{kind: stickyGroup, group: g.id, expires: now.Add(f.stickyD)})...)
 	}
 	if v.cfg.sticky {
-		p.cookies.set(w.Header(), cookieTarget, cookieTargetCORS, stickyValue{kind: stickyTarget, group: g.id, expires: now.Add(v.cfg.stickyDur), target: t.key})
+		ch.cookies = append(ch.cookies, p.cookies.setCookies(cookieTarget, cookieTargetCORS, stickyValue{kind: stickyTarget, group: g.id, expires: now.Add(v.cfg.stickyDur), target: t.key})...)
 	}
-	hl.proxy(w, r, cfg, v.cfg, t)
+	return ch, 0
 }
 
 // pickGroup chooses one of the action's target groups: the one the
 // client's AWSALBTG cookie names, when stickiness is on and the group
 // still has weight, else by weight. -1 when every weight is zero.
-func (f *forwardAction) pickGroup(r *http.Request, now time.Time, cc *cookieCodec) int {
+func (f *forwardAction) pickGroup(ri *reqInfo, now time.Time, cc *cookieCodec) int {
 	if len(f.groups) == 1 {
 		return 0
 	}
@@ -74,7 +94,7 @@ func (f *forwardAction) pickGroup(r *http.Request, now time.Time, cc *cookieCode
 		return -1
 	}
 	if f.sticky {
-		if sv, ok := cc.read(r, cookieGroup, stickyGroup, now); ok {
+		if sv, ok := cc.read(ri, cookieGroup, stickyGroup, now); ok {
 			for i, g := range f.groups {
 				if g.id == sv.group && f.weights[i] > 0 {
 					return i
@@ -163,20 +183,12 @@ func hasToken(values []string, token string) bool {
 // traceID returns the X-Amzn-Trace-Id to send: a new Root when the request
 // has none, else the request's fields with a Self field inserted first.
 func traceID(in string, now time.Time) string {
-	var b [35]byte // 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx
-	b[0], b[1], b[10] = '1', '-', '-'
-	var ts [4]byte
-	sec := uint32(now.Unix())
-	ts[0], ts[1], ts[2], ts[3] = byte(sec>>24), byte(sec>>16), byte(sec>>8), byte(sec)
-	hex.Encode(b[2:10], ts[:])
-	var rnd [12]byte
-	binary.LittleEndian.PutUint64(rnd[:8], rand.Uint64())
-	binary.LittleEndian.PutUint32(rnd[8:], rand.Uint32())
-	hex.Encode(b[11:], rnd[:])
-	id := string(b[:])
+	var b [40]byte
+	root := appendTraceRoot(b[:0], now) // "Root=1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx"
 	if in == "" {
-		return "Root=" + id
+		return string(root)
 	}
+	id := string(root[len("Root="):])
 	hasRoot := false
 	var kept []string
 	for f := range strings.SplitSeq(in, ";") {
@@ -193,6 +205,19 @@ func traceID(in string, now time.Time) string {
 		return strings.Join(append([]string{"Root=" + id}, kept...), ";")
 	}
 	return strings.Join(append([]string{"Self=" + id}, kept...), ";")
+}
+
+// appendTraceRoot appends "Root=1-<epoch seconds, 8 hex>-<24 random hex>".
+func appendTraceRoot(b []byte, now time.Time) []byte {
+	b = append(b, "Root=1-"...)
+	var ts [4]byte
+	binary.BigEndian.PutUint32(ts[:], uint32(now.Unix()))
+	b = hex.AppendEncode(b, ts[:])
+	b = append(b, '-')
+	var rnd [12]byte
+	binary.LittleEndian.PutUint64(rnd[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(rnd[8:], rand.Uint32())
+	return hex.AppendEncode(b, rnd[:])
 }
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
@@ -266,12 +291,13 @@ func (hl *httpListener) proxy(w http.ResponseWriter, r *http.Request, cfg *httpC
 			names = append(names, k)
 		}
 		dst["Trailer"] = []string{strings.Join(names, ", ")}
+		// Trailers need a chunked HTTP/1.1 response.
+		delete(dst, "Content-Length")
 	}
 	w.WriteHeader(res.StatusCode)
 
 	buf := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(buf)
-	stream := res.ContentLength < 0
 	rc := http.NewResponseController(w)
 	for {
 		n, rerr := body.Read(*buf)
@@ -280,7 +306,10 @@ func (hl *httpListener) proxy(w http.ResponseWriter, r *http.Request, cfg *httpC
 				hl.stats.elb460.Add(1)
 				panic(http.ErrAbortHandler) // the client went away
 			}
-			if stream {
+			if rerr == nil {
+				// More may come, maybe slowly: pass on what arrived (as
+				// ALB streams). A body read whole in one go is written
+				// once when the handler returns.
 				_ = rc.Flush()
 			}
 		}

@@ -265,8 +265,8 @@ func TestTargetErrors(t *testing.T) {
 func TestClientClosedCounted460(t *testing.T) {
 	p := testPlane(t, Config{})
 	g := newGate()
-	t.Cleanup(g.open)
 	a := newBackend(t, "a")
+	t.Cleanup(g.open) // before the backend's Close, which waits for the handler
 	a.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.wait()
 	})
@@ -501,4 +501,3 @@ func rawServer(t *testing.T, fn func(net.Conn)) string {
 	}()
 	return ln.Addr().String()
 }
-

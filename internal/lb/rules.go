@@ -357,12 +357,66 @@ func compileRedirect(r Redirect) (*terminal, error) {
 	return &terminal{kind: actRedirect, redir: ra}, nil
 }
 
-// reqInfo carries what conditions need from one request, computed lazily.
+// reqInfo is what rules see of one request, from net/http's
+// *http.Request or from the HTTP/1.1 fast path's own parse.
 type reqInfo struct {
-	r          *http.Request
-	clientAddr netip.Addr
-	query      [][2]string
-	queryDone  bool
+	method     string
+	host       string // the Host header, port included
+	path       string // decoded
+	rawQuery   string
+	clientAddr netip.Addr // for source-ip conditions; zero unless needed
+
+	r *http.Request // net/http path
+	h *h1Request    // fast path
+
+	query     [][2]string
+	queryDone bool
+}
+
+func newReqInfo(r *http.Request) reqInfo {
+	return reqInfo{method: r.Method, host: r.Host, path: r.URL.Path, rawQuery: r.URL.RawQuery, r: r}
+}
+
+// escapedPath is the path as the client sent it.
+func (ri *reqInfo) escapedPath() string {
+	if ri.r != nil {
+		return ri.r.URL.EscapedPath()
+	}
+	return ri.h.escapedPath
+}
+
+// headerValues returns the values of a header by canonical name.
+func (ri *reqInfo) headerValues(canon string) []string {
+	if canon == "Host" {
+		return []string{ri.host}
+	}
+	if ri.r != nil {
+		return ri.r.Header[canon]
+	}
+	return ri.h.values(canon)
+}
+
+// cookie returns the value of the request's cookie name.
+func (ri *reqInfo) cookie(name string) (string, bool) {
+	if ri.r != nil {
+		c, err := ri.r.Cookie(name)
+		if err != nil {
+			return "", false
+		}
+		return c.Value, true
+	}
+	for _, line := range ri.h.values("Cookie") {
+		cs, err := http.ParseCookie(line)
+		if err != nil {
+			continue
+		}
+		for _, c := range cs {
+			if c.Name == name {
+				return c.Value, true
+			}
+		}
+	}
+	return "", false
 }
 
 func (ri *reqInfo) queryPairs() [][2]string {
@@ -370,7 +424,7 @@ func (ri *reqInfo) queryPairs() [][2]string {
 		return ri.query
 	}
 	ri.queryDone = true
-	ri.query = parseQueryPairs(ri.r.URL.RawQuery)
+	ri.query = parseQueryPairs(ri.rawQuery)
 	return ri.query
 }
 
@@ -393,27 +447,21 @@ func parseQueryPairs(raw string) [][2]string {
 func (c *condition) match(ri *reqInfo) bool {
 	switch c.kind {
 	case condHost:
-		h := hostOnly(ri.r.Host)
+		h := hostOnly(ri.host)
 		for i := range c.globs {
 			if c.globs[i].match(h) {
 				return true
 			}
 		}
 	case condPath:
-		p := ri.r.URL.Path
+		p := ri.path
 		for i := range c.globs {
 			if c.globs[i].match(p) {
 				return true
 			}
 		}
 	case condHeader:
-		var vals []string
-		if c.header == "Host" {
-			vals = []string{ri.r.Host}
-		} else {
-			vals = ri.r.Header[c.header]
-		}
-		for _, v := range vals {
+		for _, v := range ri.headerValues(c.header) {
 			for i := range c.globs {
 				if c.globs[i].match(v) {
 					return true
@@ -421,7 +469,7 @@ func (c *condition) match(ri *reqInfo) bool {
 			}
 		}
 	case condMethod:
-		return slices.Contains(c.methods, ri.r.Method)
+		return slices.Contains(c.methods, ri.method)
 	case condQuery:
 		for _, kv := range ri.queryPairs() {
 			for i := range c.query {
@@ -486,9 +534,9 @@ func clientIP(remote string) string {
 
 // location builds the Location of a redirect for a request that arrived
 // on a listener bound to boundPort; offset is the plane's PortOffset.
-func (ra *redirectAction) location(r *http.Request, proto string, boundPort, offset int) string {
-	reqPath := strings.TrimPrefix(r.URL.EscapedPath(), "/")
-	host := hostOnly(r.Host)
+func (ra *redirectAction) location(ri *reqInfo, proto string, boundPort, offset int) string {
+	reqPath := strings.TrimPrefix(ri.escapedPath(), "/")
+	host := hostOnly(ri.host)
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
@@ -502,7 +550,7 @@ func (ra *redirectAction) location(r *http.Request, proto string, boundPort, off
 			"#{host}", host,
 			"#{port}", port,
 			"#{path}", reqPath,
-			"#{query}", r.URL.RawQuery,
+			"#{query}", ri.rawQuery,
 		).Replace(s)
 	}
 	outProto := strings.ToLower(expand(ra.protocol))

@@ -118,7 +118,7 @@ func TestConditions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("compileCondition(%+v) = %v", tt.cond, err)
 			}
-			ri := reqInfo{r: tt.r}
+			ri := newReqInfo(tt.r)
 			ri.clientAddr, _ = netipAddrPort(tt.r.RemoteAddr)
 			if got := c.match(&ri); got != tt.want {
 				t.Errorf("condition %+v on %s %s (remote %s, headers %v) = %v; want %v", tt.cond, tt.r.Method, tt.r.URL, tt.r.RemoteAddr, tt.r.Header, got, tt.want)
@@ -156,7 +156,7 @@ func TestRuleOrder(t *testing.T) {
 	for _, tt := range tests {
 		r := httptest.NewRequest(tt.method, tt.target, nil)
 		r.Host = tt.host
-		ri := reqInfo{r: r}
+		ri := newReqInfo(r)
 		got := matchRule(compiled, &ri)
 		if got == nil || got.arn != tt.want {
 			name := "<nil>"
@@ -236,7 +236,8 @@ func TestRedirectLocation(t *testing.T) {
 			}
 			r := httptest.NewRequest("GET", tt.target, nil)
 			r.Host = tt.host
-			if got := act.redir.location(r, "http", 8080, tt.offset); got != tt.want {
+			ri := newReqInfo(r)
+			if got := act.redir.location(&ri, "http", 8080, tt.offset); got != tt.want {
 				t.Errorf("location(%+v, %s %s) = %q; want %q", tt.r, tt.host, tt.target, got, tt.want)
 			}
 		})

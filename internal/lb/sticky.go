@@ -97,25 +97,25 @@ func (c *cookieCodec) open(s string) (v stickyValue, ok bool) {
 	return v, true
 }
 
-// read returns the valid, unexpired cookie of kind named name in r.
-func (c *cookieCodec) read(r *http.Request, name string, kind byte, now time.Time) (stickyValue, bool) {
-	ck, err := r.Cookie(name)
-	if err != nil {
+// read returns the valid, unexpired cookie of kind named name.
+func (c *cookieCodec) read(ri *reqInfo, name string, kind byte, now time.Time) (stickyValue, bool) {
+	val, ok := ri.cookie(name)
+	if !ok {
 		return stickyValue{}, false
 	}
-	v, ok := c.open(ck.Value)
+	v, ok := c.open(val)
 	if !ok || v.kind != kind || !now.Before(v.expires) {
 		return stickyValue{}, false
 	}
 	return v, true
 }
 
-// set adds the cookie and its CORS twin to the response. ALB uses Expires
-// rather than Max-Age, and renews the expiry on every response.
-func (c *cookieCodec) set(h http.Header, name, corsName string, v stickyValue) {
+// setCookies returns the Set-Cookie values of the cookie and its CORS
+// twin. ALB uses Expires rather than Max-Age, and renews the expiry on
+// every response.
+func (c *cookieCodec) setCookies(name, corsName string, v stickyValue) []string {
 	val := c.seal(v)
 	a := http.Cookie{Name: name, Value: val, Expires: v.expires, Path: "/"}
 	b := http.Cookie{Name: corsName, Value: val, Expires: v.expires, Path: "/", SameSite: http.SameSiteNoneMode, Secure: true}
-	h.Add("Set-Cookie", a.String())
-	h.Add("Set-Cookie", b.String())
+	return []string{a.String(), b.String()}
 }
