@@ -102,8 +102,15 @@ func TestRegisterTargetsInstances(t *testing.T) {
 
 	// The instance goes away: its target is unused, InvalidState.
 	e.instances.remove("i-0123456789abcdef0")
+	// The data plane lets the old address finish draining first.
 	want = fmt.Sprintf("i-0123456789abcdef0:%d=unused/Target.InvalidState", port)
-	if got := e.health(t, arn); len(got) != 1 || got[0] != want {
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if got = e.health(t, arn); (len(got) == 1 && got[0] == want) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(got) != 1 || got[0] != want {
 		t.Errorf("DescribeTargetHealth(instance gone) = %v; want [%s]", got, want)
 	}
 }
