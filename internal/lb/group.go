@@ -171,7 +171,6 @@ func (p *Plane) normalize(tg TargetGroup) *groupConfig {
 			h.timeout = 5 * time.Second
 		}
 	}
-	h.timeout = min(h.timeout, h.interval)
 	if h.healthy <= 0 {
 		h.healthy = 5
 	}

@@ -306,8 +306,8 @@ func TestHealthIntervalFloor(t *testing.T) {
 		t.Errorf("interval 1s with MinHealthInterval 100ms = %v; want 1s", c.hc.interval)
 	}
 	c = p2.normalize(TargetGroup{HealthCheck: HealthCheck{Interval: 10 * time.Millisecond, Timeout: time.Second}})
-	if c.hc.interval != 100*time.Millisecond || c.hc.timeout != 100*time.Millisecond {
-		t.Errorf("interval 10ms timeout 1s with MinHealthInterval 100ms = %v / %v; want 100ms / 100ms", c.hc.interval, c.hc.timeout)
+	if c.hc.interval != 100*time.Millisecond || c.hc.timeout != time.Second {
+		t.Errorf("interval 10ms timeout 1s with MinHealthInterval 100ms = %v / %v; want 100ms / 1s (a check longer than the interval delays the next)", c.hc.interval, c.hc.timeout)
 	}
 	c = p.normalize(TargetGroup{})
 	if c.hc.interval != 30*time.Second || c.hc.timeout != 5*time.Second || c.hc.healthy != 5 || c.hc.unhealthy != 2 || c.hc.path != "/" || !c.hc.matcher.match(200) || c.hc.matcher.match(204) {

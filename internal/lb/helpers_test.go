@@ -97,11 +97,12 @@ func addrTarget(t *testing.T, addr string) Target {
 	return Target{ID: host, Port: n}
 }
 
-// fastHealth is a health check that settles in tens of milliseconds.
+// fastHealth is a health check that settles in tens of milliseconds; its
+// timeout is long so that a loaded machine does not fail checks.
 func fastHealth() HealthCheck {
 	return HealthCheck{
 		Enabled: true, Protocol: "HTTP", Port: "traffic-port", Path: "/health",
-		Interval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond,
+		Interval: 20 * time.Millisecond, Timeout: 2 * time.Second,
 		HealthyThreshold: 2, UnhealthyThreshold: 2, Matcher: "200",
 	}
 }

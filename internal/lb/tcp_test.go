@@ -37,7 +37,7 @@ func tcpBackend(t *testing.T, name string) Target {
 
 func tcpGroup(arn string, targets ...Target) TargetGroup {
 	return TargetGroup{ARN: arn, Protocol: "TCP", TargetType: "ip", Targets: targets, DeregistrationDelay: 300 * time.Millisecond,
-		HealthCheck: HealthCheck{Enabled: true, Protocol: "TCP", Interval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond, HealthyThreshold: 2, UnhealthyThreshold: 2}}
+		HealthCheck: HealthCheck{Enabled: true, Protocol: "TCP", Interval: 20 * time.Millisecond, Timeout: 2 * time.Second, HealthyThreshold: 2, UnhealthyThreshold: 2}}
 }
 
 func nlbListener(arn, tgARN string) Listener {
