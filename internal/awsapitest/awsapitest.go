@@ -7,6 +7,7 @@ package awsapitest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go"
 
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/sigv4"
@@ -111,4 +113,38 @@ func (h hideWriteTo) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Body = struct{ io.ReadCloser }{r.Body}
 	}
 	return h.base.RoundTrip(r)
+}
+
+// ErrorCode is the AWS error code of err, or "" when err is nil or carries
+// none.
+func ErrorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// ErrorMessage is the AWS error message of err, or "".
+func ErrorMessage(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorMessage()
+	}
+	return ""
+}
+
+// WantError fails t unless err is an AWS error with the code and, when msg
+// is not empty, exactly that message.
+func WantError(t testing.TB, call string, err error, wantCode, msg string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s = nil error; want %s", call, wantCode)
+	}
+	if got := ErrorCode(err); got != wantCode {
+		t.Fatalf("%s error code = %q (%v); want %q", call, got, err, wantCode)
+	}
+	if msg != "" && ErrorMessage(err) != msg {
+		t.Fatalf("%s error message = %q; want %q", call, ErrorMessage(err), msg)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/smithy-go"
 	memdb "github.com/hashicorp/go-memdb"
 
 	"github.com/berthhq/berth/internal/awsapi"
@@ -105,35 +103,6 @@ func (e *env) waitFor(what string, cond func() bool) {
 	})
 	if err != nil || !cond() {
 		e.t.Fatalf("waiting for %s: did not happen in 10s", what)
-	}
-}
-
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func message(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorMessage()
-	}
-	return ""
-}
-
-func wantError(t *testing.T, call string, err error, wantCode, msg string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("%s = nil error; want %s", call, wantCode)
-	}
-	if got := code(err); got != wantCode {
-		t.Fatalf("%s error code = %q (%v); want %q", call, got, err, wantCode)
-	}
-	if msg != "" && message(err) != msg {
-		t.Fatalf("%s error message = %q; want %q", call, message(err), msg)
 	}
 }
 
@@ -234,3 +203,6 @@ func (e *env) pushImage(repo, tag string, config []byte, layers ...[]byte) ([]by
 	}
 	return m, sha(m)
 }
+
+// The AWS error assertions every API package shares.
+var wantError = awsapitest.WantError

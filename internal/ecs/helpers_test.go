@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -17,8 +16,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/berthhq/berth/internal/awsapitest"
 	"github.com/berthhq/berth/internal/testcluster"
 )
 
@@ -54,39 +53,6 @@ func clusterARN(name string) string {
 
 func taskDefARN(family string, revision int) string {
 	return "arn:aws:ecs:us-east-1:" + account + ":task-definition/" + family + ":" + strconv.Itoa(revision)
-}
-
-// code is the AWS error code of err, or "" when err is nil or carries none.
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// message is the AWS error message of err, or "".
-func message(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorMessage()
-	}
-	return ""
-}
-
-// wantError fails unless err is an AWS error with the code and, when msg is
-// not empty, that exact message.
-func wantError(t *testing.T, call string, err error, wantCode, msg string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("%s = nil error; want %s", call, wantCode)
-	}
-	if got := code(err); got != wantCode {
-		t.Fatalf("%s error code = %q (%v); want %q", call, got, err, wantCode)
-	}
-	if msg != "" && message(err) != msg {
-		t.Fatalf("%s error message = %q; want %q", call, message(err), msg)
-	}
 }
 
 // tagMap turns tags into a map for order-free comparison.
@@ -210,3 +176,9 @@ func failures(fs []types.Failure) []string {
 	}
 	return out
 }
+
+// The AWS error assertions every API package shares.
+var (
+	code      = awsapitest.ErrorCode
+	wantError = awsapitest.WantError
+)

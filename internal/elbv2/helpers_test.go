@@ -2,7 +2,6 @@ package elbv2_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/awsapitest"
@@ -108,38 +106,6 @@ func start(t *testing.T, opts ...option) *env {
 	e.elb = elb.NewFromConfig(e.srv.Config())
 	e.other = elb.NewFromConfig(e.srv.ConfigWith(awsapitest.OtherKeyID, awsapitest.OtherSecret))
 	return e
-}
-
-// code is the AWS error code of err, or "".
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func message(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorMessage()
-	}
-	return ""
-}
-
-// wantError fails unless err is an AWS error with the code and, when msg is
-// not empty, that exact message.
-func wantError(t *testing.T, call string, err error, wantCode, msg string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("%s = nil error; want %s", call, wantCode)
-	}
-	if got := code(err); got != wantCode {
-		t.Fatalf("%s error code = %q (%v); want %q", call, got, err, wantCode)
-	}
-	if msg != "" && message(err) != msg {
-		t.Fatalf("%s error message = %q; want %q", call, message(err), msg)
-	}
 }
 
 // freePort returns a TCP port on 127.0.0.1 that nothing listens on now.
@@ -259,3 +225,10 @@ func attrMap[T interface {
 	}
 	return m
 }
+
+// The AWS error assertions every API package shares.
+var (
+	code      = awsapitest.ErrorCode
+	message   = awsapitest.ErrorMessage
+	wantError = awsapitest.WantError
+)

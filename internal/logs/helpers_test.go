@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,7 +17,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/awsapitest"
@@ -110,38 +108,6 @@ func (e *env) serviceProxy() *awsapi.JSONService {
 		}
 	}
 	return svc
-}
-
-// code is the AWS error code of err, or "".
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func message(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorMessage()
-	}
-	return ""
-}
-
-// wantError fails unless err is an AWS error with the code and, when msg is
-// not empty, that exact message.
-func wantError(t *testing.T, call string, err error, wantCode, msg string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("%s = nil error; want %s", call, wantCode)
-	}
-	if got := code(err); got != wantCode {
-		t.Fatalf("%s error code = %q (%v); want %q", call, got, err, wantCode)
-	}
-	if msg != "" && message(err) != msg {
-		t.Fatalf("%s error message = %q; want %q", call, message(err), msg)
-	}
 }
 
 func (e *env) createGroup(t *testing.T, name string) {
@@ -250,3 +216,9 @@ func (e *env) rawCall(t *testing.T, op, body string) rawResponse {
 	}
 	return out
 }
+
+// The AWS error assertions every API package shares.
+var (
+	code      = awsapitest.ErrorCode
+	wantError = awsapitest.WantError
+)

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,7 +18,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/awsapitest"
@@ -103,38 +101,6 @@ func start(t *testing.T, cfg ...func(*secretsmanager.Config)) *env {
 	e.c = sm.NewFromConfig(e.srv.Config())
 	e.other = sm.NewFromConfig(e.srv.ConfigWith(awsapitest.OtherKeyID, awsapitest.OtherSecret))
 	return e
-}
-
-// code is the AWS error code of err, or "".
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func message(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorMessage()
-	}
-	return ""
-}
-
-// wantError fails unless err is an AWS error with the code and, when msg is
-// not empty, that exact message.
-func wantError(t *testing.T, call string, err error, wantCode, msg string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("%s = nil error; want %s", call, wantCode)
-	}
-	if got := code(err); got != wantCode {
-		t.Fatalf("%s error code = %q (%v); want %q", call, got, err, wantCode)
-	}
-	if msg != "" && message(err) != msg {
-		t.Fatalf("%s error message = %q; want %q", call, message(err), msg)
-	}
 }
 
 const tokenLen = 36
@@ -275,3 +241,8 @@ func docs(e *env) map[string][]byte {
 	}
 	return m
 }
+
+// The AWS error assertions every API package shares.
+var (
+	wantError = awsapitest.WantError
+)

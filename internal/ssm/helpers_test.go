@@ -3,7 +3,6 @@ package ssm_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/berthhq/berth/internal/awsapi"
 	"github.com/berthhq/berth/internal/awsapitest"
@@ -138,22 +136,6 @@ func (e *env) docs() map[string][]byte {
 	return out
 }
 
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func message(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorMessage()
-	}
-	return ""
-}
-
 // wantError fails unless err is an AWS error with the code and, when msg is
 // not empty, a message containing msg.
 func wantError(t *testing.T, call string, err error, wantCode, msg string) {
@@ -206,3 +188,9 @@ func swap(t *testing.T, e *env, keyA, keyB string) {
 		t.Fatal(err)
 	}
 }
+
+// The AWS error assertions every API package shares.
+var (
+	code    = awsapitest.ErrorCode
+	message = awsapitest.ErrorMessage
+)

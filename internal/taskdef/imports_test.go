@@ -1,36 +1,15 @@
 package taskdef
 
 import (
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/berthhq/berth/internal/importstest"
 )
 
 // TestImports keeps the package to the standard library and internal/awsjson,
 // as doc.go promises.
 func TestImports(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			first, _, _ := strings.Cut(path, "/")
-			if path != "github.com/berthhq/berth/internal/awsjson" && strings.Contains(first, ".") {
-				t.Errorf("%s imports %s; want only the standard library and internal/awsjson", name, path)
-			}
-		}
-	}
+	importstest.Check(t,
+		"github.com/berthhq/berth/internal/awsjson",
+	)
 }
