@@ -167,9 +167,8 @@ func (p *logPump) read(ctx context.Context, cur logCursor) {
 	skip := cur.N
 	var part []byte
 	backoff := 100 * time.Millisecond
-	follow := true
 	for {
-		err := p.a.rt.Logs(ctx, p.id, cur.Time, follow, func(l runtime.LogLine) error {
+		err := p.a.rt.Logs(ctx, p.id, cur.Time, true, func(l runtime.LogLine) error {
 			if !cur.Time.IsZero() && l.Time.Equal(cur.Time) && skip > 0 {
 				skip--
 				return nil
@@ -192,13 +191,6 @@ func (p *logPump) read(ctx context.Context, cur logCursor) {
 			return err
 		})
 		switch {
-		case err == nil && follow:
-			// The engine ends a follow when the container stops, which can
-			// be before it has sent everything the container wrote (Docker
-			// closes the log watcher on exit): read the rest, once, from
-			// the last line taken.
-			follow, cur, skip = false, pos, pos.N
-			continue
 		case err == nil, ctx.Err() != nil:
 			return
 		case isNotFound(err):

@@ -46,6 +46,28 @@ func (d *Docker) Logs(ctx context.Context, id string, since time.Time, follow bo
 			}
 		}
 	}
+	// The logs API ends a follow when the container stops, which can be
+	// before it has sent every line: a second, plain read from the last
+	// line taken delivers the rest.
+	last, atLast := since, 0
+	track := func(l runtime.LogLine) error {
+		if l.Time.Equal(last) {
+			atLast++
+		} else {
+			last, atLast = l.Time, 1
+		}
+		return fn(l)
+	}
+	err := d.readAPI(ctx, id, since, 0, follow, track)
+	if err == nil && follow {
+		err = d.readAPI(ctx, id, last, atLast, false, fn)
+	}
+	return err
+}
+
+// readAPI reads a container's output through the logs API from since,
+// skipping the first skip lines stamped exactly since.
+func (d *Docker) readAPI(ctx context.Context, id string, since time.Time, skip int, follow bool, fn func(runtime.LogLine) error) error {
 	opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Follow: follow}
 	if !since.IsZero() {
 		opts.Since = strconv.FormatInt(since.Unix(), 10) + "." + fmt.Sprintf("%09d", since.Nanosecond())
@@ -57,7 +79,13 @@ func (d *Docker) Logs(ctx context.Context, id string, since time.Time, follow bo
 	defer rc.Close()
 	stop := context.AfterFunc(ctx, func() { rc.Close() })
 	defer stop()
-	err = readFrames(bufio.NewReaderSize(rc, 64<<10), since, fn)
+	err = readFrames(bufio.NewReaderSize(rc, 64<<10), since, func(l runtime.LogLine) error {
+		if skip > 0 && l.Time.Equal(since) {
+			skip--
+			return nil
+		}
+		return fn(l)
+	})
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
