@@ -42,6 +42,13 @@ func (d *Docker) Logs(ctx context.Context, id string, since time.Time, follow bo
 		if c.HostConfig != nil && c.HostConfig.LogConfig.Type == "json-file" && c.LogPath != "" {
 			if f, err := os.Open(c.LogPath); err == nil {
 				defer func() { f.Close() }()
+				// A container that has just stopped may still have output on
+				// its way into the file: read it as a follow would, to the end.
+				if c.State != nil && !c.State.Running {
+					if fin, err := time.Parse(time.RFC3339Nano, c.State.FinishedAt); err == nil && time.Since(fin) < drainQuiet {
+						follow = true
+					}
+				}
 				return d.tailJSONFile(ctx, id, c.LogPath, &f, since, follow, fn)
 			}
 		}
