@@ -343,31 +343,31 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- srv.Serve(ln) }()
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
 	var ctrls sync.WaitGroup
-	ctrls.Go(func() {
-		// Re-wraps sealed secrets after a master key rotation (or one a
-		// crash interrupted), then retires the old master keys.
-		if err := kr.Run(ctrlCtx, keys, ssmAPI, smAPI); err != nil {
-			s.log.Error("keyring", "err", err)
-		}
-	})
-	ctrls.Go(func() { _ = smAPI.Run(ctrlCtx) }) // purges secrets past their recovery window
+	// run runs a background loop; one that stops with an error says so.
+	run := func(name string, fn func(context.Context) error) {
+		ctrls.Go(func() {
+			if err := fn(ctrlCtx); err != nil {
+				s.log.Error("background loop stopped", "loop", name, "err", err)
+			}
+		})
+	}
+	// Re-wraps sealed secrets after a master key rotation (or one a crash
+	// interrupted), then retires the old master keys.
+	run("keyring", func(ctx context.Context) error { return kr.Run(ctx, keys, ssmAPI, smAPI) })
+	run("secretsmanager", smAPI.Run) // purges secrets past their recovery window
 	// The data plane serves on every server; its listeners close when it
 	// returns.
-	ctrls.Go(func() { _ = plane.Run(ctrlCtx) })
-	ctrls.Go(func() { _ = logsAPI.Run(ctrlCtx) }) // retention
-	ctrls.Go(func() { _ = images.Run(ctrlCtx) })  // garbage collection
-	ctrls.Go(func() { _ = ecrAPI.Run(ctrlCtx) })  // lifecycle policies
-	ctrls.Go(func() { _ = elb.Run(ctrlCtx) })
-	ctrls.Go(func() {
-		gc := &controller.TaskGC{Store: store, Retention: s.cfg.TaskRetention, Logger: s.cfg.Logger}
-		_ = gc.Run(ctrlCtx)
-	})
-	ctrls.Go(func() {
-		timing := s.cfg.ServiceTiming
-		timing.AgentGrace, timing.InstanceLostAfter = s.cfg.AgentGrace, s.cfg.InstanceLostAfter
-		svcs := controller.NewServices(controller.ServicesConfig{Store: store, Logger: s.cfg.Logger, Timing: timing, LoadBalancing: loadBalancing{elb}})
-		_ = svcs.Run(ctrlCtx)
-	})
+	run("lb", plane.Run)
+	run("logs", logsAPI.Run)    // retention
+	run("registry", images.Run) // garbage collection
+	run("ecr", ecrAPI.Run)      // lifecycle policies
+	run("elbv2", elb.Run)
+	gc := &controller.TaskGC{Store: store, Retention: s.cfg.TaskRetention, Logger: s.cfg.Logger}
+	run("taskgc", gc.Run)
+	timing := s.cfg.ServiceTiming
+	timing.AgentGrace, timing.InstanceLostAfter = s.cfg.AgentGrace, s.cfg.InstanceLostAfter
+	run("services", controller.NewServices(controller.ServicesConfig{Store: store, Logger: s.cfg.Logger, Timing: timing,
+		LoadBalancing: loadBalancing{elb}}).Run)
 	defer func() {
 		stopControllers()
 		ctrls.Wait()
