@@ -340,6 +340,19 @@ func (a *API) lookup(ctx context.Context, id string) (*secret, error) {
 	return s, nil
 }
 
+// lookupLive is lookup for operations that a secret marked for deletion
+// refuses.
+func (a *API) lookupLive(ctx context.Context, id string) (*secret, error) {
+	s, err := a.lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.deleted() {
+		return nil, errMarkedDeleted()
+	}
+	return s, nil
+}
+
 type UpdateSecretInput struct {
 	SecretID           *string `json:"SecretId"`
 	ClientRequestToken *string `json:"ClientRequestToken"`
@@ -615,12 +628,9 @@ func (a *API) GetResourcePolicy(ctx context.Context, in *GetResourcePolicyInput)
 	if err := firstErr(checkSecretID("secretId", in.SecretID)); err != nil {
 		return nil, err
 	}
-	s, err := a.lookup(ctx, *in.SecretID)
+	s, err := a.lookupLive(ctx, *in.SecretID)
 	if err != nil {
 		return nil, err
-	}
-	if s.deleted() {
-		return nil, errMarkedDeleted()
 	}
 	return &GetResourcePolicyOutput{ARN: s.ARN, Name: s.Name, ResourcePolicy: strPtr(s.Policy)}, nil
 }
@@ -703,12 +713,8 @@ func (a *API) RotateSecret(ctx context.Context, in *RotateSecretInput) (*RotateS
 	if err := firstErr(checkSecretID("secretId", in.SecretID), checkToken(in.ClientRequestToken)); err != nil {
 		return nil, err
 	}
-	s, err := a.lookup(ctx, *in.SecretID)
-	if err != nil {
+	if _, err := a.lookupLive(ctx, *in.SecretID); err != nil {
 		return nil, err
-	}
-	if s.deleted() {
-		return nil, errMarkedDeleted()
 	}
 	if deref(in.RotationLambdaARN) == "" {
 		return nil, invalidRequest("No Lambda rotation function ARN is associated with this secret.")
@@ -732,12 +738,8 @@ func (a *API) CancelRotateSecret(ctx context.Context, in *CancelRotateSecretInpu
 	if err := firstErr(checkSecretID("secretId", in.SecretID)); err != nil {
 		return nil, err
 	}
-	s, err := a.lookup(ctx, *in.SecretID)
-	if err != nil {
+	if _, err := a.lookupLive(ctx, *in.SecretID); err != nil {
 		return nil, err
-	}
-	if s.deleted() {
-		return nil, errMarkedDeleted()
 	}
 	return nil, invalidRequest("You tried to enable rotation on a secret that doesn't already have a Lambda function ARN configured and you didn't include such an ARN as a parameter in this call.")
 }

@@ -279,12 +279,9 @@ func (a *API) ListSecretVersionIds(ctx context.Context, in *ListSecretVersionIds
 	if err := firstErr(checkSecretID("secretId", in.SecretID)); err != nil {
 		return nil, err
 	}
-	s, err := a.lookup(ctx, *in.SecretID)
+	s, err := a.lookupLive(ctx, *in.SecretID)
 	if err != nil {
 		return nil, err
-	}
-	if s.deleted() {
-		return nil, errMarkedDeleted()
 	}
 	deprecated := in.IncludeDeprecated != nil && *in.IncludeDeprecated
 	var items []item
