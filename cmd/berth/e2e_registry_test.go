@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestDockerRegistryPushAndRun(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", ref).Run() })
 	dockerCLI(t, conf, "", "push", ref)
 	imgs, err := reg.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("e2e/app")})
-	if err != nil || len(imgs.ImageDetails) != 1 || !slicesContains(imgs.ImageDetails[0].ImageTags, "1") {
+	if err != nil || len(imgs.ImageDetails) != 1 || !slices.Contains(imgs.ImageDetails[0].ImageTags, "1") {
 		t.Fatalf("DescribeImages after the push = %+v, %v; want the image tagged 1", imgs, err)
 	}
 	// Immutable: pushing over tag 1 again fails with TAG_INVALID.
@@ -113,13 +114,4 @@ func TestDockerRegistryPushAndRun(t *testing.T) {
 	if _, err := d.ecs.StopTask(ctx, &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -17,8 +17,7 @@ import (
 const (
 	stopScheduler = "ServiceSchedulerInitiated"
 
-	reasonScaleIn        = "Scaling activity initiated by (deployment %s)"
-	reasonDeployment     = "Scaling activity initiated by (deployment %s)"
+	reasonDeployment     = "Scaling activity initiated by (deployment %s)" // scale-in and rollouts alike, as ECS says
 	reasonDraining       = "Container instance %s is draining"
 	reasonUnhealthy      = "Task failed container health checks"
 	reasonInstanceLost   = "Container instance %s stopped reporting; task replaced elsewhere"
@@ -486,7 +485,7 @@ func (r *reconciler) replica(live []*liveTask, stopping map[string]int) {
 	// Scale-in: stop the primary's surplus, the ones not yet healthy first.
 	if extra := len(keepers) - desired; extra > 0 {
 		for _, lt := range r.selectStop(keepers, extra) {
-			stopHealthy(lt, fmt.Sprintf(reasonScaleIn, depID))
+			stopHealthy(lt, fmt.Sprintf(reasonDeployment, depID))
 		}
 		keepers = slices.DeleteFunc(keepers, func(lt *liveTask) bool { return r.stopped[lt.t.ID] })
 	}
