@@ -180,7 +180,9 @@ func (p *logPump) read(ctx context.Context, cur logCursor) {
 			}
 			part = append(part, l.Text...)
 			for len(part) > maxEventBytes {
-				p.enqueue(ctx, part[:maxEventBytes], l.Time, pos)
+				if err := p.enqueue(ctx, part[:maxEventBytes], l.Time, pos); err != nil {
+					return err
+				}
 				part = part[maxEventBytes:]
 			}
 			if l.Partial {
