@@ -187,13 +187,15 @@ func TestUpdateSecretVersionStage(t *testing.T) {
 			} else if err != nil {
 				t.Fatalf("%s = %v", call, err)
 			}
-			got := stagesOf(t, e.c, "s")
-			for k := range got {
-				got[k] = sorted(got[k])
+			// Sorted copies: want may be before, which every parallel subtest shares.
+			norm := func(m map[string][]string) map[string][]string {
+				out := make(map[string][]string, len(m))
+				for k, v := range m {
+					out[k] = sorted(v)
+				}
+				return out
 			}
-			for k := range want {
-				want[k] = sorted(want[k])
-			}
+			got, want := norm(stagesOf(t, e.c, "s")), norm(want)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("%s: VersionIdsToStages = %v; want %v", call, got, want)
 			}
