@@ -191,6 +191,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("server: data dir: %w", err)
 	}
+	phases := startPhases()
 	store, err := state.Open(state.Config{DataDir: filepath.Join(s.cfg.DataDir, "state"), Logger: s.cfg.Logger})
 	if err != nil {
 		return err
@@ -201,11 +202,13 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	phases.mark("state")
 	err = store.WaitLeader(waitCtx)
 	cancel()
 	if err != nil {
 		return err
 	}
+	phases.mark("leader")
 	kr, err := keyring.Open(keyring.Config{Dir: s.cfg.DataDir, MasterKeyFile: s.cfg.MasterKeyFile, Logger: s.cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -222,6 +225,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	s.creds.Store(root)
+	phases.mark("keys")
 
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
@@ -248,6 +252,8 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Error("close registry", "err", err)
 		}
 	}()
+
+	phases.mark("registry")
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -287,6 +293,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	gw.RegisterJSON(logsAPI.Service())
+	phases.mark("apis")
 	ecrAPI := ecr.New(ecr.Config{Logger: s.cfg.Logger}, store, images)
 	gw.RegisterJSON(ecrAPI.Service())
 
@@ -374,7 +381,8 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	s.ready.Store(true)
 	close(s.up)
-	s.log.Info("serving", "addr", addr, "data_dir", s.cfg.DataDir, "auth", s.cfg.Auth)
+	phases.mark("loops")
+	s.log.Info("serving", "addr", addr, "data_dir", s.cfg.DataDir, "auth", s.cfg.Auth, phases.attr())
 
 	select {
 	case err := <-errc:
@@ -393,4 +401,28 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	<-errc
 	return nil
+}
+
+// phases times the steps of a start, so that a slow one shows which step it
+// spent its time in.
+type phases struct {
+	begin, last time.Time
+	took        []any
+}
+
+func startPhases() *phases {
+	now := time.Now()
+	return &phases{begin: now, last: now}
+}
+
+// mark ends the step named phase.
+func (p *phases) mark(phase string) {
+	now := time.Now()
+	p.took = append(p.took, slog.Duration(phase, now.Sub(p.last).Round(time.Millisecond)))
+	p.last = now
+}
+
+// attr is the whole start and its steps, as one attribute.
+func (p *phases) attr() slog.Attr {
+	return slog.Group("startup", append([]any{slog.Duration("total", p.last.Sub(p.begin).Round(time.Millisecond))}, p.took...)...)
 }

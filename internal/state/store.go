@@ -142,7 +142,29 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("state: start raft: %w", err)
 	}
 	s.raft = r
+	s.electAlone(rc)
 	return s, nil
+}
+
+// electAlone starts the election at once when this server is the cluster's
+// only voter, instead of after a heartbeat timeout that no leader can end: a
+// restart then serves about 300 ms sooner. Lowering the heartbeat timeout is
+// raft's one way to wake a follower's timer; there is no contact to wait for,
+// so the follower stands for election and wins its own vote.
+func (s *Store) electAlone(rc *raft.Config) {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return // raft elects itself after the timeout
+	}
+	servers := f.Configuration().Servers
+	if len(servers) != 1 || servers[0].ID != rc.LocalID || servers[0].Suffrage != raft.Voter {
+		return
+	}
+	rl := s.raft.ReloadableConfig()
+	rl.HeartbeatTimeout -= time.Millisecond
+	if err := s.raft.ReloadConfig(rl); err != nil {
+		s.log.Debug("start the election early", "err", err)
+	}
 }
 
 func (s *Store) closeStores() {
