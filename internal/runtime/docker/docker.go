@@ -18,12 +18,17 @@ type Config struct {
 	// socket. DOCKER_API_VERSION, DOCKER_CERT_PATH and DOCKER_TLS_VERIFY are
 	// honoured as the docker CLI does.
 	Host string
+	// LogsThroughAPI reads container output through the engine's logs API
+	// even when the engine is local and its json-file logs could be read
+	// directly (the faster way, and the default).
+	LogsThroughAPI bool
 }
 
 // Docker is a runtime.Runtime on a Docker Engine, through the official Moby
 // client. The API version is negotiated with the engine on first use.
 type Docker struct {
-	cli *client.Client
+	cli     *client.Client
+	logsAPI bool
 }
 
 // New returns a runtime for the engine cfg names. It does not connect; the
@@ -37,7 +42,7 @@ func New(cfg Config) (*Docker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client for %q: %w", cfg.Host, err)
 	}
-	return &Docker{cli: cli}, nil
+	return &Docker{cli: cli, logsAPI: cfg.LogsThroughAPI}, nil
 }
 
 // Close releases the client's idle connections.

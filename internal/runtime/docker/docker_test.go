@@ -34,6 +34,29 @@ func TestSuite(t *testing.T) {
 	})
 }
 
+// TestSuiteLogsThroughAPI runs the suite's logs behaviours through the
+// engine's logs API, the way a remote engine is read.
+func TestSuiteLogsThroughAPI(t *testing.T) {
+	image := testimage.Build(t.Context(), t)
+	d, err := docker.New(docker.Config{LogsThroughAPI: true})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	runtimetest.Run(t, runtimetest.Harness{
+		Groups: []string{"Logs"},
+		Setup: func(t *testing.T) runtimetest.Env {
+			return runtimetest.Env{
+				Runtime:  d,
+				Image:    image,
+				Labels:   testimage.Labels(t),
+				HTTPGet:  runtimetest.HostHTTPGet,
+				FreePort: runtimetest.HostFreePort,
+			}
+		},
+	})
+}
+
 // TestNegotiatesAPIVersion: the client speaks the engine's API version
 // (1.41 for Docker 20.10), not its own newer one.
 func TestNegotiatesAPIVersion(t *testing.T) {

@@ -33,7 +33,7 @@ func (d *Docker) Logs(ctx context.Context, id string, since time.Time, follow bo
 	// read directly, several times faster than the logs API, which also
 	// ends a follow as soon as the container stops, possibly before the
 	// last lines.
-	if strings.HasPrefix(d.cli.DaemonHost(), "unix://") {
+	if !d.logsAPI && strings.HasPrefix(d.cli.DaemonHost(), "unix://") {
 		insp, err := d.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		if err != nil {
 			return classify(err, opOther, "logs of container %s", id)

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -25,6 +26,9 @@ type Harness struct {
 	// The fake passes synctest.Test so its clocks are virtual and a 1 s stop
 	// timeout takes no real time.
 	Bubble func(t *testing.T, body func(t *testing.T))
+	// Groups, when not empty, names the only groups of behaviours to run
+	// (such as "Logs"), for a second configuration of one implementation.
+	Groups []string
 }
 
 // Env is what one subtest works with.
@@ -55,6 +59,9 @@ const (
 // Run runs every behaviour of the suite as a parallel subtest.
 func Run(t *testing.T, h Harness) {
 	for _, g := range groups() {
+		if len(h.Groups) > 0 && !slices.Contains(h.Groups, g.name) {
+			continue
+		}
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()
 			if len(g.cases) == 1 && g.cases[0].name == "" {
