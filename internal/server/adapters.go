@@ -34,7 +34,7 @@ func (r secretResolver) Resolve(ctx context.Context, account, region, valueFrom 
 // of the container instance with that EC2 instance id, and its zone.
 func instanceResolver(store *state.Store) func(account, region, ec2InstanceID string) (string, string, bool) {
 	return func(account, region, id string) (string, string, bool) {
-		for i := range store.Snapshot().AllInstances() {
+		for i := range store.Snapshot().InstancesByEC2ID(id) {
 			if i.Account != account || i.Region != region || i.EC2InstanceID != id || i.Status == state.InstanceInactive {
 				continue
 			}

@@ -60,6 +60,9 @@ func schema() *memdb.DBSchema {
 	tables[tableInstances].Indexes["instanceid"] = &memdb.IndexSchema{
 		Name: "instanceid", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "InstanceID"},
 	}
+	tables[tableInstances].Indexes["ec2"] = &memdb.IndexSchema{
+		Name: "ec2", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "EC2InstanceID"},
+	}
 	return &memdb.DBSchema{Tables: tables}
 }
 

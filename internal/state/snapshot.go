@@ -244,6 +244,26 @@ func (s *Snapshot) ServiceTasks(serviceKey string) []*Task {
 	return out
 }
 
+// InstancesByEC2ID yields the container instances (of any tenancy and
+// status) that carry an EC2 instance id, as a load balancer's instance
+// targets name them.
+func (s *Snapshot) InstancesByEC2ID(ec2InstanceID string) iter.Seq[*ContainerInstance] {
+	return func(yield func(*ContainerInstance) bool) {
+		if ec2InstanceID == "" {
+			return
+		}
+		it, err := s.tx.Get(tableInstances, "ec2", ec2InstanceID)
+		if err != nil {
+			return
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			if !yield(raw.(*ContainerInstance)) {
+				return
+			}
+		}
+	}
+}
+
 // AllInstances yields every container instance of every tenancy.
 func (s *Snapshot) AllInstances() iter.Seq[*ContainerInstance] {
 	return scan[ContainerInstance](s, nil, tableInstances, "", "")

@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -151,5 +152,32 @@ func TestDeleteClusterRefusesWhileInUse(t *testing.T) {
 	}
 	if _, err := s.Apply(ctx, &DeleteCluster{Account: inst.Account, Region: inst.Region, Name: "c"}); err != nil {
 		t.Errorf("DeleteCluster after the instance is INACTIVE = %v", err)
+	}
+}
+
+func TestInstancesByEC2ID(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, "")
+	defer s.Close()
+	setupInstance(t, s) // no EC2 instance id
+	for _, in := range []struct{ id, ec2 string }{{"i2", "i-0abc"}, {"i3", "i-0def"}, {"i4", "i-0abc"}} {
+		if _, err := s.Apply(ctx, &RegisterContainerInstance{Instance: &ContainerInstance{
+			Account: "000000000000", Region: "us-east-1", Cluster: "c", InstanceID: in.id, EC2InstanceID: in.ec2, Status: InstanceActive,
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		ec2  string
+		want []string
+	}{{"i-0abc", []string{"i2", "i4"}}, {"i-0def", []string{"i3"}}, {"i-0zzz", nil}, {"", nil}} {
+		var got []string
+		for i := range s.Snapshot().InstancesByEC2ID(tc.ec2) {
+			got = append(got, i.InstanceID)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("InstancesByEC2ID(%q) = %v; want %v", tc.ec2, got, tc.want)
+		}
 	}
 }
