@@ -294,13 +294,31 @@ func TestTags(t *testing.T) {
 		{"arn:aws:logs:us-east-1:000000000000:log-group:missing", "ResourceNotFoundException"},
 		{"arn:aws:logs:us-east-1:111111111111:log-group:/ecs/web", "ResourceNotFoundException"},
 		{"arn:aws:logs:eu-west-1:000000000000:log-group:/ecs/web", "ResourceNotFoundException"},
-		{"arn:aws:logs:us-east-1:000000000000:destination:d", "InvalidParameterException"},
-		{"not an arn", "InvalidParameterException"},
+		// AWS refuses the describe form (arn, with :*) here; logGroupArn
+		// is the one the tagging APIs take.
+		{"arn:aws:logs:us-east-1:000000000000:log-group:/ecs/web:*", "ValidationException"},
+		{"arn:aws:logs:us-east-1:000000000000:destination:d", "ValidationException"},
+		{"not an arn", "ValidationException"},
 	} {
+		msg := ""
+		if tc.code == "ValidationException" {
+			msg = "Invalid resourceArn"
+		}
 		_, err := e.c.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String(tc.arn), Tags: map[string]string{"x": "y"}})
-		wantError(t, "TagResource("+tc.arn+")", err, tc.code, "")
+		wantError(t, "TagResource("+tc.arn+")", err, tc.code, msg)
 		_, err = e.c.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(tc.arn)})
-		wantError(t, "ListTagsForResource("+tc.arn+")", err, tc.code, "")
+		wantError(t, "ListTagsForResource("+tc.arn+")", err, tc.code, msg)
+		_, err = e.c.UntagResource(ctx, &cloudwatchlogs.UntagResourceInput{ResourceArn: aws.String(tc.arn), TagKeys: []string{"c"}})
+		wantError(t, "UntagResource("+tc.arn+")", err, tc.code, msg)
+	}
+	// The logGroupArn DescribeLogGroups returns is the tagging APIs' ARN.
+	gs := e.describeGroups(t, nil)
+	if len(gs) != 1 {
+		t.Fatalf("DescribeLogGroups = %v; want /ecs/web", groupNames(gs))
+	}
+	out, err := e.c.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: gs[0].LogGroupArn})
+	if err != nil || fmt.Sprint(out.Tags) != "map[c:3]" {
+		t.Errorf("ListTagsForResource(logGroupArn %s) = %v, %v; want map[c:3]", aws.ToString(gs[0].LogGroupArn), out, err)
 	}
 	//lint:ignore SA1019 the deprecated legacy API is part of what this serves
 	_, err = e.c.TagLogGroup(ctx, &cloudwatchlogs.TagLogGroupInput{LogGroupName: aws.String("missing"), Tags: map[string]string{"x": "y"}})

@@ -21,7 +21,9 @@ func resourceGroup(ctx context.Context, arn *string) (store.GroupKey, error) {
 	}
 	k, ok := parseGroupARN(*arn, false)
 	if !ok {
-		return store.GroupKey{}, invalidParam("The specified resource ARN %q is not a log group ARN.", *arn)
+		// AWS's answer to anything but a log group's logGroupArn, the
+		// describe form with its trailing :* included.
+		return store.GroupKey{}, &awsapi.Error{Code: "ValidationException", Message: "Invalid resourceArn"}
 	}
 	c := awsapi.CallerFrom(ctx)
 	if k.Account != c.Account || k.Region != c.Region {
