@@ -55,8 +55,8 @@ func actionsIn(ac actionCtx, acts []action) ([]actionDoc, []*tgDoc, *awsapi.Erro
 		}
 		d := actionDoc{Type: typ, Order: int32(i + 1)}
 		if in.Order != nil {
-			if *in.Order < 1 || *in.Order > maxPriority {
-				return nil, nil, validationError("1 validation error detected: Value '%d' at '%s.order' failed to satisfy constraint: Member must have value between 1 and %d", *in.Order, m, maxPriority)
+			if err := outOfRange(*in.Order, m+".order", 1, maxPriority); err != nil {
+				return nil, nil, err
 			}
 			d.Order = *in.Order
 		} else if len(acts) > 1 {
@@ -137,8 +137,8 @@ func (ac actionCtx) forward(in action, m string, d *actionDoc) ([]*tgDoc, *awsap
 			}
 			w := int32(1)
 			if t.Weight != nil {
-				if *t.Weight < 0 || *t.Weight > 999 {
-					return nil, validationError("1 validation error detected: Value '%d' at '%s.forwardConfig.targetGroups.%d.member.weight' failed to satisfy constraint: Member must have value between 0 and 999", *t.Weight, m, j+1)
+				if err := outOfRange(*t.Weight, fmt.Sprintf("%s.forwardConfig.targetGroups.%d.member.weight", m, j+1), 0, 999); err != nil {
+					return nil, err
 				}
 				w = *t.Weight
 			}
@@ -153,8 +153,8 @@ func (ac actionCtx) forward(in action, m string, d *actionDoc) ([]*tgDoc, *awsap
 		if s := fc.TargetGroupStickinessConfig; s != nil {
 			st := &stickinessDoc{Enabled: deref(s.Enabled)}
 			if s.DurationSeconds != nil {
-				if *s.DurationSeconds < 1 || *s.DurationSeconds > 604800 {
-					return nil, validationError("1 validation error detected: Value '%d' at '%s.forwardConfig.targetGroupStickinessConfig.durationSeconds' failed to satisfy constraint: Member must have value between 1 and 604800", *s.DurationSeconds, m)
+				if err := outOfRange(*s.DurationSeconds, m+".forwardConfig.targetGroupStickinessConfig.durationSeconds", 1, 604800); err != nil {
+					return nil, err
 				}
 				st.Duration = *s.DurationSeconds
 			}
@@ -283,13 +283,20 @@ var conditionFields = []string{"http-header", "http-request-method", "host-heade
 var singleConditions = []string{"host-header", "http-request-method", "path-pattern", "source-ip"}
 
 var (
-	hostValue   = regexp.MustCompile(`^[A-Za-z0-9\-.*?]+$`)
+	hostValue = regexp.MustCompile(`^[A-Za-z0-9\-.*?]+$`)
+	// hostTLD is AWS's documented rule for host names: at least one '.',
+	// and letters only after the last (wildcards stand for letters).
+	hostTLD     = regexp.MustCompile(`\.[A-Za-z*?]+$`)
 	methodValue = regexp.MustCompile(`^[A-Z_\-]+$`)
 	headerName  = regexp.MustCompile("^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$")
 )
 
 // conditionsIn checks the conditions of a rule and returns them as stored.
 func conditionsIn(conds []ruleCondition) ([]conditionDoc, *awsapi.Error) {
+	if len(conds) == 0 {
+		// Only the default rule matches every request.
+		return nil, validationError("A rule must have at least one condition")
+	}
 	var out []conditionDoc
 	values, wildcards := 0, 0
 	count := func(vals ...string) {
@@ -380,6 +387,9 @@ func conditionIn(c ruleCondition, m string) (conditionDoc, *awsapi.Error) {
 			}
 			if field == "host-header" && !hostValue.MatchString(v) {
 				return conditionDoc{}, validationError("The host-header condition value '%s' is not valid: it can contain only A-Z, a-z, 0-9, '-', '.', '*' and '?'", clip(v, 64))
+			}
+			if field == "host-header" && !hostTLD.MatchString(v) {
+				return conditionDoc{}, validationError("The host-header condition value '%s' is not valid: it must include at least one '.' and only alphabetical characters after the final '.'", clip(v, 64))
 			}
 			if field == "path-pattern" && strings.IndexFunc(v, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
 				return conditionDoc{}, validationError("The path-pattern condition value '%s' is not valid: it can contain only visible ASCII characters", clip(v, 64))

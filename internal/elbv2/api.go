@@ -195,6 +195,19 @@ func ruleNotFound() *awsapi.Error {
 	return apiError("RuleNotFound", "One or more rules not found")
 }
 
+// outOfRange reports a number outside [lo, hi] the way the model
+// validation of the query APIs does, naming the bound it crossed; nil
+// when v is in range.
+func outOfRange(v int32, member string, lo, hi int32) *awsapi.Error {
+	switch {
+	case v < lo:
+		return validationError("1 validation error detected: Value '%d' at '%s' failed to satisfy constraint: Member must have value greater than or equal to %d", v, member, lo)
+	case v > hi:
+		return validationError("1 validation error detected: Value '%d' at '%s' failed to satisfy constraint: Member must have value less than or equal to %d", v, member, hi)
+	}
+	return nil
+}
+
 // required reports a missing required member the way the query APIs do.
 func required(member string) *awsapi.Error {
 	return validationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)

@@ -27,10 +27,7 @@ type rulesOutput struct {
 }
 
 func checkPriority(p int32, member string) *awsapi.Error {
-	if p < 1 || p > maxPriority {
-		return validationError("1 validation error detected: Value '%d' at '%s' failed to satisfy constraint: Member must have value between 1 and %d", p, member, maxPriority)
-	}
-	return nil
+	return outOfRange(p, member, 1, maxPriority)
 }
 
 func noTransforms(ts []ruleTransform) *awsapi.Error {

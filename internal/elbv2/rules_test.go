@@ -9,6 +9,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
 
+func hostIs(values ...string) []types.RuleCondition {
+	return []types.RuleCondition{{Field: aws.String("host-header"), HostHeaderConfig: &types.HostHeaderConditionConfig{Values: values}}}
+}
+
 func pathIs(values ...string) []types.RuleCondition {
 	return []types.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &types.PathPatternConditionConfig{Values: values}}}
 }
@@ -154,8 +158,15 @@ func TestCreateRuleInvalid(t *testing.T) {
 		actions    []types.Action
 		code, msg  string
 	}{
-		{"priority 0", lis.ListenerArn, 0, pathIs("/"), ok, "ValidationError", ""},
-		{"priority 50001", lis.ListenerArn, 50001, pathIs("/"), ok, "ValidationError", ""},
+		{"priority 0", lis.ListenerArn, 0, pathIs("/"), ok, "ValidationError",
+			"1 validation error detected: Value '0' at 'priority' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+		{"priority 50001", lis.ListenerArn, 50001, pathIs("/"), ok, "ValidationError",
+			"1 validation error detected: Value '50001' at 'priority' failed to satisfy constraint: Member must have value less than or equal to 50000"},
+		{"no conditions", lis.ListenerArn, 1, []types.RuleCondition{}, ok, "ValidationError", "A rule must have at least one condition"},
+		{"host without a dot", lis.ListenerArn, 1, hostIs("example"), ok, "ValidationError", ""},
+		{"host ending in a dot", lis.ListenerArn, 1, hostIs("example."), ok, "ValidationError", ""},
+		{"host with a digit after the last dot", lis.ListenerArn, 1, hostIs("example.c0m"), ok, "ValidationError", ""},
+		{"one of the hosts invalid", lis.ListenerArn, 1, hostIs("*.example.com", "localhost"), ok, "ValidationError", ""},
 		{"six values", lis.ListenerArn, 1, pathIs("/1", "/2", "/3", "/4", "/5", "/6"), ok, "ValidationError", "A rule can only have '5' condition values"},
 		{"six values over conditions", lis.ListenerArn, 1, append(pathIs("/1", "/2", "/3"),
 			types.RuleCondition{Field: aws.String("http-request-method"), HttpRequestMethodConfig: &types.HttpRequestMethodConditionConfig{Values: []string{"GET", "PUT", "POST"}}}),
@@ -185,7 +196,8 @@ func TestCreateRuleInvalid(t *testing.T) {
 			{Type: types.ActionTypeEnumFixedResponse, Order: aws.Int32(2), FixedResponseConfig: &types.FixedResponseActionConfig{StatusCode: aws.String("201")}}},
 			"InvalidLoadBalancerAction", ""},
 		{"weight 1000", lis.ListenerArn, 1, pathIs("/"), []types.Action{{Type: types.ActionTypeEnumForward, ForwardConfig: &types.ForwardActionConfig{
-			TargetGroups: []types.TargetGroupTuple{{TargetGroupArn: tg1.TargetGroupArn, Weight: aws.Int32(1000)}}}}}, "ValidationError", ""},
+			TargetGroups: []types.TargetGroupTuple{{TargetGroupArn: tg1.TargetGroupArn, Weight: aws.Int32(1000)}}}}}, "ValidationError",
+			"1 validation error detected: Value '1000' at 'actions.1.member.forwardConfig.targetGroups.1.member.weight' failed to satisfy constraint: Member must have value less than or equal to 999"},
 		{"stickiness without duration", lis.ListenerArn, 1, pathIs("/"), []types.Action{{Type: types.ActionTypeEnumForward, ForwardConfig: &types.ForwardActionConfig{
 			TargetGroups:                []types.TargetGroupTuple{{TargetGroupArn: tg1.TargetGroupArn}},
 			TargetGroupStickinessConfig: &types.TargetGroupStickinessConfig{Enabled: aws.Bool(true)}}}}, "ValidationError", ""},
@@ -219,5 +231,17 @@ func TestCreateRuleInvalid(t *testing.T) {
 	if out.Rules[0].Actions[0].TargetGroupArn != nil || len(fc.TargetGroups) != 2 || aws.ToInt32(fc.TargetGroups[0].Weight) != 3 ||
 		!aws.ToBool(fc.TargetGroupStickinessConfig.Enabled) || aws.ToInt32(fc.TargetGroupStickinessConfig.DurationSeconds) != 60 {
 		t.Errorf("weighted forward = %+v; want two groups 3:1, sticky 60 s, no TargetGroupArn", out.Rules[0].Actions[0])
+	}
+	// Host names with wildcards, as AWS documents them, are accepted.
+	if _, err := e.elb.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: lis.ListenerArn, Priority: aws.Int32(2),
+		Conditions: hostIs("*.example.com", "api-?.Example.ORG"), Actions: ok}); err != nil {
+		t.Errorf("CreateRule(wildcard hosts) = %v", err)
+	}
+	// Emptying a rule's conditions is refused and changes nothing.
+	_, err = e.elb.ModifyRule(ctx, &elb.ModifyRuleInput{RuleArn: out.Rules[0].RuleArn, Conditions: []types.RuleCondition{}})
+	wantError(t, "ModifyRule(no conditions)", err, "ValidationError", "A rule must have at least one condition")
+	got, err := e.elb.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{*out.Rules[0].RuleArn}})
+	if err != nil || len(got.Rules[0].Conditions) != 1 {
+		t.Errorf("DescribeRules after the refused ModifyRule = %+v, %v; want the one path-pattern condition", got, err)
 	}
 }
