@@ -14,7 +14,7 @@ import (
 	"github.com/berthhq/berth/internal/state"
 )
 
-func newTestRegistry(t *testing.T, cfg Config) (*Registry, *httptest.Server) {
+func newTestRegistry(t testing.TB, cfg Config) (*Registry, *httptest.Server) {
 	t.Helper()
 	store, err := state.Open(state.Config{})
 	if err != nil {

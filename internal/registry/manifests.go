@@ -247,6 +247,13 @@ func (r *Registry) putManifestOnce(ctx context.Context, s Scope, repo string, in
 	// Touching the repository document makes a concurrent delete of the
 	// repository conflict with this push.
 	ops := []state.DocOp{{Key: rd.ID, Value: rd.Value, IfIndex: rd.ModifyIndex}}
+	if !rp.TagIndex {
+		// Index the tags of a repository stored before the index, in the
+		// same write; this push's own tag writes follow and amend it.
+		rp.TagIndex = true
+		ops[0].Value = encode(rp)
+		ops = append(ops, indexTagOps(snap, s, repo)...)
+	}
 
 	var missing MissingContent
 	var blobs []Digest
@@ -319,22 +326,29 @@ func (r *Registry) putManifestOnce(ctx context.Context, s Scope, repo string, in
 		val := encode(tagDoc{Digest: d, UpdatedAt: now})
 		if td == nil {
 			unchanged = false
-			ops = append(ops, state.DocOp{Key: tagKey(s, repo, tag), Value: val, IfAbsent: true})
+			ops = append(ops,
+				state.DocOp{Key: tagKey(s, repo, tag), Value: val, IfAbsent: true},
+				state.DocOp{Key: digestTagKey(s, repo, d, tag), Value: emptyDoc})
 			continue
 		}
 		if rp.TagImmutable(tag) {
 			return nil, newError(CodeTagInvalid, map[string]string{"tag": tag},
 				"The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the tag is immutable.", tag, repo)
 		}
-		if old, err := decode[tagDoc](td); err == nil && old.Digest == d {
+		old, err := decode[tagDoc](td)
+		if err == nil && old.Digest == d {
 			continue
 		}
 		unchanged = false
 		ops = append(ops, state.DocOp{Key: td.ID, Value: val, IfIndex: td.ModifyIndex})
+		if err == nil {
+			ops = append(ops, state.DocOp{Key: digestTagKey(s, repo, old.Digest, tag), Delete: true})
+		}
+		ops = append(ops, state.DocOp{Key: digestTagKey(s, repo, d, tag), Value: emptyDoc})
 	}
 	img.Tags = nil
 	if unchanged {
-		img.Tags = tagsByDigest(snap, s, repo)[d]
+		img.Tags = tagNames(r.digestTags(snap, s, repo, d))
 		return &PutResult{Image: img, Unchanged: true}, nil
 	}
 	if _, err := state.Do[[]*state.Doc](ctx, r.store, &state.WriteDocs{Ops: ops}); err != nil {

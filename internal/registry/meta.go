@@ -43,6 +43,10 @@ type Repository struct {
 	// Exclusions are the wildcard filters of the *_WITH_EXCLUSION settings.
 	Exclusions []string        `json:"exclusions,omitempty"`
 	ECR        json.RawMessage `json:"ecr,omitempty"`
+	// TagIndex is set once every tag of the repository has its entry under
+	// digestTagsPrefix. Repositories stored before that index existed get
+	// their entries with their next push; until then lookups scan.
+	TagIndex bool `json:"tagIndex,omitempty"`
 }
 
 // TagImmutable reports whether an existing tag may not be moved or pushed
@@ -132,6 +136,19 @@ func tagKey(s Scope, repo, tag string) string {
 }
 func tagsPrefix(s Scope, repo string) string {
 	return state.KeyPrefix(Namespace, "tag", s.Account, s.Region, repo)
+}
+
+// digestTagKey is the entry of a tag in the digest-to-tags index, which
+// finds the tags of one image without reading every tag of the repository.
+// It is written and deleted with the tag's own document.
+func digestTagKey(s Scope, repo string, d Digest, tag string) string {
+	return state.Key(Namespace, "digesttag", s.Account, s.Region, repo, string(d), tag)
+}
+func digestTagsPrefix(s Scope, repo string, d Digest) string {
+	return state.KeyPrefix(Namespace, "digesttag", s.Account, s.Region, repo, string(d))
+}
+func repoDigestTagsPrefix(s Scope, repo string) string {
+	return state.KeyPrefix(Namespace, "digesttag", s.Account, s.Region, repo)
 }
 func linkKey(s Scope, repo string, d Digest) string {
 	return state.Key(Namespace, "blob", s.Account, s.Region, repo, string(d))
@@ -239,6 +256,7 @@ func (r *Registry) CreateRepository(ctx context.Context, s Scope, repo Repositor
 	if repo.Mutability == "" {
 		repo.Mutability = Mutable
 	}
+	repo.TagIndex = true // empty, so its index is complete
 	_, err := state.Do[[]*state.Doc](ctx, r.store, &state.WriteDocs{Ops: []state.DocOp{
 		{Key: repoKey(s, repo.Name), Value: encode(repo), IfAbsent: true},
 	}})
@@ -296,7 +314,7 @@ func (r *Registry) DeleteRepository(ctx context.Context, s Scope, name string, f
 				ops = append(ops, state.DocOp{Key: doc.ID, Delete: true})
 			}
 		}
-		for _, prefix := range append([]string{linksPrefix(s, name), repoReferrersPrefix(s, name)}, alsoPrefixes...) {
+		for _, prefix := range append([]string{linksPrefix(s, name), repoReferrersPrefix(s, name), repoDigestTagsPrefix(s, name)}, alsoPrefixes...) {
 			for doc := range snap.Docs(nil, prefix, "") {
 				ops = append(ops, state.DocOp{Key: doc.ID, Delete: true})
 			}
@@ -333,7 +351,7 @@ func (r *Registry) Image(s Scope, repo string, d Digest) *Image {
 	snap := r.store.Snapshot()
 	img := r.image(snap, s, repo, d)
 	if img != nil {
-		img.Tags = tagsByDigest(snap, s, repo)[d]
+		img.Tags = tagNames(r.digestTags(snap, s, repo, d))
 	}
 	return img
 }
@@ -368,6 +386,57 @@ func resolveTag(snap *state.Snapshot, s Scope, repo, tag string) (Digest, bool) 
 	}
 	return t.Digest, true
 }
+
+// digestTags returns the documents of the tags that name d, in tag order:
+// through the digest-to-tags index when the repository has one, else by
+// reading every tag of the repository.
+func (r *Registry) digestTags(snap *state.Snapshot, s Scope, repo string, d Digest) []*state.Doc {
+	rp, _ := r.repository(snap, s, repo)
+	if rp == nil {
+		return nil
+	}
+	var out []*state.Doc
+	if !rp.TagIndex {
+		for td := range snap.Docs(nil, tagsPrefix(s, repo), "") {
+			if t, err := decode[tagDoc](td); err == nil && t.Digest == d {
+				out = append(out, td)
+			}
+		}
+		return out
+	}
+	for e := range snap.Docs(nil, digestTagsPrefix(s, repo, d), "") {
+		td := snap.Doc(tagKey(s, repo, lastPart(e.ID)))
+		if td == nil {
+			continue
+		}
+		if t, err := decode[tagDoc](td); err == nil && t.Digest == d {
+			out = append(out, td)
+		}
+	}
+	return out
+}
+
+func tagNames(docs []*state.Doc) []string {
+	var out []string
+	for _, d := range docs {
+		out = append(out, lastPart(d.ID))
+	}
+	return out
+}
+
+// indexTagOps are the writes that give every tag of a repository stored
+// before the digest-to-tags index its entry.
+func indexTagOps(snap *state.Snapshot, s Scope, repo string) []state.DocOp {
+	var ops []state.DocOp
+	for td := range snap.Docs(nil, tagsPrefix(s, repo), "") {
+		if t, err := decode[tagDoc](td); err == nil {
+			ops = append(ops, state.DocOp{Key: digestTagKey(s, repo, t.Digest, lastPart(td.ID)), Value: emptyDoc})
+		}
+	}
+	return ops
+}
+
+var emptyDoc = json.RawMessage("{}")
 
 func tagsByDigest(snap *state.Snapshot, s Scope, repo string) map[Digest][]string {
 	out := map[Digest][]string{}
@@ -411,8 +480,11 @@ func (r *Registry) DeleteTag(ctx context.Context, s Scope, repo, tag string, del
 		if err != nil {
 			return "", err
 		}
-		ops := []state.DocOp{{Key: td.ID, Delete: true, IfIndex: td.ModifyIndex}}
-		if deleteUntagged && len(tagsByDigest(snap, s, repo)[t.Digest]) == 1 && len(referencingIndexes(snap, s, repo, t.Digest)) == 0 {
+		ops := []state.DocOp{
+			{Key: td.ID, Delete: true, IfIndex: td.ModifyIndex},
+			{Key: digestTagKey(s, repo, t.Digest, tag), Delete: true},
+		}
+		if deleteUntagged && len(r.digestTags(snap, s, repo, t.Digest)) == 1 && len(referencingIndexes(snap, s, repo, t.Digest)) == 0 {
 			if md := snap.Doc(manifestKey(s, repo, t.Digest)); md != nil {
 				ops = r.deleteManifestOps(snap, s, repo, md) // with the tag
 			}
@@ -441,7 +513,7 @@ func (r *Registry) DeleteManifest(ctx context.Context, s Scope, repo string, d D
 				return nil, &Error{Code: CodeManifestInvalid, Message: "manifest is referenced by an index", Detail: refs, Status: 409}
 			}
 		}
-		tags := tagsByDigest(snap, s, repo)[d]
+		tags := tagNames(r.digestTags(snap, s, repo, d))
 		ops := r.deleteManifestOps(snap, s, repo, md)
 		if _, err := state.Do[[]*state.Doc](ctx, r.store, &state.WriteDocs{Ops: ops}); err != nil {
 			return nil, err
@@ -475,10 +547,10 @@ func (r *Registry) deleteManifestOps(snap *state.Snapshot, s Scope, repo string,
 	if err != nil {
 		return ops
 	}
-	for td := range snap.Docs(nil, tagsPrefix(s, repo), "") {
-		if t, err := decode[tagDoc](td); err == nil && t.Digest == img.Digest {
-			ops = append(ops, state.DocOp{Key: td.ID, Delete: true, IfIndex: td.ModifyIndex})
-		}
+	for _, td := range r.digestTags(snap, s, repo, img.Digest) {
+		ops = append(ops,
+			state.DocOp{Key: td.ID, Delete: true, IfIndex: td.ModifyIndex},
+			state.DocOp{Key: digestTagKey(s, repo, img.Digest, lastPart(td.ID)), Delete: true})
 	}
 	if img.Subject != "" {
 		ops = append(ops, state.DocOp{Key: referrerKey(s, repo, img.Subject, img.Digest), Delete: true})
