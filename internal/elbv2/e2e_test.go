@@ -62,6 +62,10 @@ func TestForwardHTTP(t *testing.T) {
 		{Priority: aws.Int32(20), Conditions: pathIs("/teapot"), Actions: fixed("418", "short and stout")},
 		{Priority: aws.Int32(30), Conditions: pathIs("/old"), Actions: []types.Action{{Type: types.ActionTypeEnumRedirect,
 			RedirectConfig: &types.RedirectActionConfig{Path: aws.String("/new"), StatusCode: types.RedirectActionStatusCodeEnumHttp301}}}},
+		// An empty Query drops the request's query string (the default,
+		// #{query}, keeps it).
+		{Priority: aws.Int32(40), Conditions: pathIs("/bare"), Actions: []types.Action{{Type: types.ActionTypeEnumRedirect,
+			RedirectConfig: &types.RedirectActionConfig{Path: aws.String("/landing"), Query: aws.String(""), StatusCode: types.RedirectActionStatusCodeEnumHttp302}}}},
 	}
 	for _, r := range rules {
 		r.ListenerArn = lis.ListenerArn
@@ -90,13 +94,19 @@ func TestForwardHTTP(t *testing.T) {
 	if code, body := get(t, base+"/teapot"); code != 418 || body != "short and stout" {
 		t.Errorf("GET /teapot = %d %q; want the fixed response", code, body)
 	}
-	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(base + "/old")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); resp.StatusCode != 301 || !strings.HasSuffix(loc, "/new") {
-		t.Errorf("GET /old = %d Location %q; want 301 to /new", resp.StatusCode, loc)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct{ path, want string }{
+		{"/old?x=1", "http://127.0.0.1:" + strconv.Itoa(int(port)) + "/new?x=1"},
+		{"/bare?x=1", "http://127.0.0.1:" + strconv.Itoa(int(port)) + "/landing"},
+	} {
+		resp, err := noFollow.Get(base + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode/100 != 3 || loc != tc.want {
+			t.Errorf("GET %s = %d Location %q; want a redirect to %q", tc.path, resp.StatusCode, loc, tc.want)
+		}
 	}
 
 	// Changing the default action through ModifyListener applies at once.

@@ -301,7 +301,7 @@ func TestFixedResponseAndRedirectActions(t *testing.T) {
 		{ARN: "r1", Priority: 1, Conditions: []Condition{{Field: FieldPathPattern, Values: []string{"/maintenance"}}},
 			Actions: []Action{{Type: ActionFixedResponse, FixedResponse: &FixedResponse{StatusCode: "503", ContentType: "application/json", MessageBody: `{"down":true}`}}}},
 		{ARN: "r2", Priority: 2, Conditions: []Condition{{Field: FieldPathPattern, Values: []string{"/old/*"}}},
-			Actions: []Action{{Type: ActionRedirect, Redirect: &Redirect{Path: "/new/#{path}", StatusCode: "HTTP_301"}}}},
+			Actions: []Action{{Type: ActionRedirect, Redirect: &Redirect{Path: "/new/#{path}", Query: "#{query}", StatusCode: "HTTP_301"}}}},
 		{ARN: "default", IsDefault: true, Actions: []Action{{Type: ActionFixedResponse, FixedResponse: &FixedResponse{StatusCode: "404", MessageBody: "nothing here"}}}},
 	}
 	base := bind(t, p, albListener("listener/actions", rules...))

@@ -335,7 +335,9 @@ func compileRedirect(r Redirect) (*terminal, error) {
 		port:     cmp.Or(r.Port, "#{port}"),
 		host:     cmp.Or(r.Host, "#{host}"),
 		path:     cmp.Or(r.Path, "/#{path}"),
-		query:    cmp.Or(r.Query, "#{query}"),
+		// Query is taken as it is: AWS lets it be empty, which drops the
+		// request's query string.
+		query: r.Query,
 	}
 	switch r.StatusCode {
 	case "HTTP_301":

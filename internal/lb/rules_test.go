@@ -218,11 +218,11 @@ func TestRedirectLocation(t *testing.T) {
 	}{
 		{"to https same host", Redirect{Protocol: "HTTPS", Port: "443", Host: "#{host}", Path: "/#{path}", Query: "#{query}", StatusCode: "HTTP_301"},
 			"/a/b?x=1", "example.com", 0, "https://example.com:443/a/b?x=1"},
-		{"defaults keep everything", Redirect{StatusCode: "HTTP_302"}, "/a?b=c", "example.com:8080", 0, "http://example.com:8080/a?b=c"},
+		{"defaults keep everything", Redirect{Query: "#{query}", StatusCode: "HTTP_302"}, "/a?b=c", "example.com:8080", 0, "http://example.com:8080/a?b=c"},
 		{"new path prefix", Redirect{Path: "/new/#{path}", StatusCode: "HTTP_301"}, "/old", "example.com", 0, "http://example.com:8080/new/old"},
 		{"fixed host and path", Redirect{Host: "www.example.org", Path: "/landing", Query: "from=#{host}", StatusCode: "HTTP_301"}, "/x?y=z", "example.com", 0, "http://www.example.org:8080/landing?from=example.com"},
 		{"empty query drops ?", Redirect{StatusCode: "HTTP_301"}, "/p", "h.example", 0, "http://h.example:8080/p"},
-		{"query dropped", Redirect{Query: "", Path: "/#{path}", StatusCode: "HTTP_301"}, "/p?q=1", "h.example", 0, "http://h.example:8080/p?q=1"},
+		{"empty query drops the query", Redirect{Query: "", Path: "/#{path}", StatusCode: "HTTP_301"}, "/p?q=1", "h.example", 0, "http://h.example:8080/p"},
 		{"literal port gets the offset", Redirect{Protocol: "HTTPS", Port: "443", StatusCode: "HTTP_301"}, "/", "h.example", 8000, "https://h.example:8443/"},
 		{"placeholders in query", Redirect{Query: "p=#{path}&port=#{port}&proto=#{protocol}", StatusCode: "HTTP_301"}, "/a/b", "h.example", 0, "http://h.example:8080/a/b?p=a/b&port=8080&proto=http"},
 		{"escaped path kept", Redirect{StatusCode: "HTTP_301"}, "/a%20b", "h.example", 0, "http://h.example:8080/a%20b"},

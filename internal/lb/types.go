@@ -55,8 +55,10 @@ type Stickiness struct {
 }
 
 // Redirect is a redirect action; fields may hold ALB's #{protocol},
-// #{host}, #{port}, #{path} and #{query} placeholders. StatusCode is HTTP_301
-// or HTTP_302.
+// #{host}, #{port}, #{path} and #{query} placeholders. An empty Protocol,
+// Port, Host or Path means its placeholder (Path "/#{path}"), as AWS's
+// defaults; an empty Query means no query string, so AWS's default is
+// "#{query}". StatusCode is HTTP_301 or HTTP_302.
 type Redirect struct{ Protocol, Port, Host, Path, Query, StatusCode string }
 
 // FixedResponse is a fixed-response action.
