@@ -818,6 +818,20 @@ func TestServiceTags(t *testing.T) {
 		_, err = c.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: aws.String(tc.arn)})
 		wantError(t, "ListTagsForResource("+tc.arn+")", err, tc.code, "")
 	}
+
+	// The old short ARN format, without the cluster, names the service for
+	// the other calls but not for tagging.
+	short := "arn:aws:ecs:us-east-1:" + account + ":service/web"
+	const longARN = "Long arn format must be used for tagging operations."
+	_, err := c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(short), Tags: tags("k", "v")})
+	wantError(t, "TagResource(short ARN)", err, "InvalidParameterException", longARN)
+	_, err = c.UntagResource(ctx, &ecs.UntagResourceInput{ResourceArn: aws.String(short), TagKeys: []string{"a"}})
+	wantError(t, "UntagResource(short ARN)", err, "InvalidParameterException", longARN)
+	_, err = c.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: aws.String(short)})
+	wantError(t, "ListTagsForResource(short ARN)", err, "InvalidParameterException", longARN)
+	if got := listTags(t, c, arn); !reflect.DeepEqual(got, map[string]string{"a": "3"}) {
+		t.Errorf("service tags after short-ARN calls = %v; want a=3", got)
+	}
 }
 
 func TestListTasksByService(t *testing.T) {

@@ -169,10 +169,11 @@ func (a *API) findTaggable(ctx context.Context, arn *string) (*taggable, error) 
 			return err
 		}}, nil
 	case "service":
-		// Only the long ARN format names the cluster of the service.
+		// Only the long ARN format names the cluster of the service; ECS
+		// refuses the old short one for tagging.
 		clName, name, ok := strings.Cut(rest, "/")
 		if !ok {
-			break
+			return nil, invalidParam("Long arn format must be used for tagging operations.")
 		}
 		if cl := snap.Cluster(c.Account, c.Region, clName); cl == nil || cl.Status != state.ClusterActive {
 			return nil, &awsapi.Error{Code: "ClusterNotFoundException", Message: "Cluster not found."}
