@@ -2,6 +2,7 @@ package secretsmanager_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,11 @@ func TestDeleteRestorePurge(t *testing.T) {
 	wantError(t, "DeleteSecret(db) again", err, "InvalidRequestException", "You tried to perform the operation on a secret that's currently marked deleted.")
 	_, err = e.c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("db"), SecretString: aws.String("x")})
 	wantError(t, "CreateSecret(db) marked for deletion", err, "InvalidRequestException", "You can't create this secret because a secret with this name is already scheduled for deletion.")
+	// ListSecretVersionIds has no InvalidRequestException: it lists the
+	// versions of a secret marked for deletion.
+	if vs, err := e.c.ListSecretVersionIds(ctx, &sm.ListSecretVersionIdsInput{SecretId: aws.String("db")}); err != nil || len(vs.Versions) != 1 || !slices.Equal(vs.Versions[0].VersionStages, []string{"AWSCURRENT"}) {
+		t.Errorf("ListSecretVersionIds(db) marked for deletion = %v; want its one AWSCURRENT version", err)
+	}
 	if got := names(t, e.c, &sm.ListSecretsInput{}); len(got) != 0 {
 		t.Errorf("ListSecrets = %v; want the deleted secret left out", got)
 	}

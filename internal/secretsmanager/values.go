@@ -270,7 +270,8 @@ type ListSecretVersionIdsOutput struct {
 }
 
 // ListSecretVersionIds lists a secret's versions, newest first; the
-// deprecated ones (without labels) only with IncludeDeprecated.
+// deprecated ones (without labels) only with IncludeDeprecated. A secret
+// marked for deletion is listed too.
 func (a *API) ListSecretVersionIds(ctx context.Context, in *ListSecretVersionIdsInput) (*ListSecretVersionIdsOutput, error) {
 	n, after, err := pageArgs("maxResults", in.MaxResults, 100, 100, in.NextToken)
 	if err != nil {
@@ -279,7 +280,9 @@ func (a *API) ListSecretVersionIds(ctx context.Context, in *ListSecretVersionIds
 	if err := firstErr(checkSecretID("secretId", in.SecretID)); err != nil {
 		return nil, err
 	}
-	s, err := a.lookupLive(ctx, *in.SecretID)
+	// Unlike the value operations, it answers for a secret marked for
+	// deletion (its errors have no InvalidRequestException).
+	s, err := a.lookup(ctx, *in.SecretID)
 	if err != nil {
 		return nil, err
 	}
