@@ -615,10 +615,11 @@ type cursorHeap struct {
 }
 
 type cursor struct {
-	it   *store.Iter
-	s    store.Stream
-	rank int
-	ev   store.Event
+	it     *store.Iter // nil when sorted reads the stream
+	sorted *sortedScan // for a stream whose events are not in timestamp order
+	s      store.Stream
+	rank   int
+	ev     store.Event
 }
 
 func (h *cursorHeap) Len() int { return len(h.cs) }

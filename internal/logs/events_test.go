@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/berthhq/berth/internal/errdefs"
+	"github.com/berthhq/berth/internal/logs/store"
 )
 
 const (
@@ -737,5 +738,125 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 			t.Fatalf("event %q stored twice", m)
 		}
 		seen[m] = true
+	}
+}
+
+// TestFilterLogEventsUnorderedBatches: PutLogEvents needs order only
+// within a batch, so a stream's later batches may hold older events.
+// FilterLogEvents still returns the group's events by timestamp, and its
+// pages add up to them, each event once.
+func TestFilterLogEventsUnorderedBatches(t *testing.T) {
+	e := start(t)
+	e.createGroup(t, "g")
+	e.createStream(t, "g", "s")
+	e.createStream(t, "g", "t")
+	base := e.clock.nowMS() - hour
+	put := func(stream string, dt int64, msg string) {
+		e.put(t, "g", stream, []types.InputLogEvent{{Timestamp: aws.Int64(base + dt), Message: aws.String(msg)}})
+	}
+	put("s", 30, "s 30")
+	put("s", 10, "s 10")
+	put("t", 20, "t 20")
+	put("s", 20, "s 20")
+	put("s", 40, "s 40")
+	put("s", 0, "s 0")
+	asc := []string{"s 0", "s 10", "s 20", "t 20", "s 30", "s 40"}
+	desc := slices.Clone(asc)
+	slices.Reverse(desc)
+	g := aws.String("g")
+	for _, tc := range []struct {
+		name string
+		in   cloudwatchlogs.FilterLogEventsInput
+		want []string
+	}{
+		{"one page", cloudwatchlogs.FilterLogEventsInput{LogGroupName: g}, asc},
+		{"pages of 1", cloudwatchlogs.FilterLogEventsInput{LogGroupName: g, Limit: aws.Int32(1)}, asc},
+		{"pages of 2", cloudwatchlogs.FilterLogEventsInput{LogGroupName: g, Limit: aws.Int32(2)}, asc},
+		{"time range, pages of 1", cloudwatchlogs.FilterLogEventsInput{LogGroupName: g, StartTime: aws.Int64(base + 10), EndTime: aws.Int64(base + 30), Limit: aws.Int32(1)}, asc[1:5]},
+		{"newest first", cloudwatchlogs.FilterLogEventsInput{LogGroupName: g, StartFromHead: aws.Bool(false)}, desc},
+		{"newest first, pages of 1", cloudwatchlogs.FilterLogEventsInput{LogGroupName: g, StartFromHead: aws.Bool(false), Limit: aws.Int32(1)}, desc},
+		{"one stream, pages of 1", cloudwatchlogs.FilterLogEventsInput{LogGroupName: g, LogStreamNames: []string{"s"}, Limit: aws.Int32(1)}, []string{"s 0", "s 10", "s 20", "s 30", "s 40"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := e.filterAll(t, tc.in)
+			if !slices.Equal(filteredMsgs(got), tc.want) {
+				t.Errorf("FilterLogEvents(%s) = %s; want %s", tc.name, join(filteredMsgs(got)), join(tc.want))
+			}
+		})
+	}
+	// Still so after a restart, and with a read budget that cuts the
+	// search into many calls.
+	e.restart(t)
+	e.api.testScanBudget = 1
+	if got, _ := e.filterAll(t, cloudwatchlogs.FilterLogEventsInput{LogGroupName: g}); !slices.Equal(filteredMsgs(got), asc) {
+		t.Errorf("FilterLogEvents after a restart, budget 1 = %s; want %s", join(filteredMsgs(got)), join(asc))
+	}
+}
+
+// TestFilterLogEventsUnorderedLarge: an unordered stream larger than what
+// one sorted read keeps (in events, and in bytes) still comes out whole,
+// by timestamp, in both directions.
+func TestFilterLogEventsUnorderedLarge(t *testing.T) {
+	e := start(t)
+	e.createGroup(t, "g")
+	e.createStream(t, "g", "s")
+	base := e.clock.nowMS() - hour
+	var want []string
+	// Batch b holds timestamps b, b+10, b+20, ...: each batch reaches back
+	// before the one written before it. 1,000 events: more than a first
+	// sorted read keeps.
+	for _, b := range []int64{9, 3, 7, 0, 5, 1, 8, 2, 6, 4} {
+		evs := make([]types.InputLogEvent, 100)
+		for i := range evs {
+			evs[i] = types.InputLogEvent{Timestamp: aws.Int64(base + b + int64(i)*10), Message: aws.String(fmt.Sprintf("%04d", b+int64(i)*10))}
+		}
+		e.put(t, "g", "s", evs)
+	}
+	for i := range 1000 {
+		want = append(want, fmt.Sprintf("%04d", i))
+	}
+	desc := slices.Clone(want)
+	slices.Reverse(desc)
+	for _, tc := range []struct {
+		name  string
+		in    cloudwatchlogs.FilterLogEventsInput
+		want  []string
+		pages int
+	}{
+		{"oldest first", cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("g")}, want, 1},
+		{"newest first", cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("g"), StartFromHead: aws.Bool(false)}, desc, 1},
+		{"oldest first, pages of 300", cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("g"), Limit: aws.Int32(300)}, want, 4},
+	} {
+		got, pages := e.filterAll(t, tc.in)
+		if g := filteredMsgs(got); !slices.Equal(g, tc.want) || pages != tc.pages {
+			t.Errorf("FilterLogEvents(%s) = %s in %d pages; want %s in %d", tc.name, join(g), pages, join(tc.want), tc.pages)
+		}
+	}
+
+	// A sorted read that keeps one message at a time (its bound in bytes)
+	// still reads them all, in order.
+	for _, desc := range []bool{false, true} {
+		var scanned int64
+		ss := &sortedScan{st: e.api.store, key: store.GroupKey{Account: account, Region: region, Name: "g"}, stream: "s", maxTS: 1<<63 - 1, desc: desc,
+			readAhead: 64 << 10, maxBytes: 1, batch: sortedBatchMin, scanned: &scanned}
+		var got []string
+		for {
+			ev, ok, err := ss.next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			got = append(got, string(ev.Message))
+		}
+		w := want
+		if desc {
+			w = slices.Clone(want)
+			slices.Reverse(w)
+		}
+		if !slices.Equal(got, w) {
+			t.Errorf("sortedScan(desc %v, 1 byte) = %s; want %s", desc, join(got), join(w))
+		}
 	}
 }

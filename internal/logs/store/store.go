@@ -127,6 +127,9 @@ type Stats struct {
 	LastIngestion int64 // ms
 	StoredBytes   int64 // bytes of the segments on disk
 	NextSeq       uint64
+	// Unordered reports that some event is older than one appended before
+	// it, so that scans (in sequence order) are not in timestamp order.
+	Unordered bool
 }
 
 func (s *Stats) merge(minTS, maxTS, ingest int64) {

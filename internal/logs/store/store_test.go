@@ -729,3 +729,40 @@ func TestConcurrentAppendsAndScans(t *testing.T) {
 		}
 	}
 }
+
+// TestUnorderedFlag: a stream reports Unordered from the first batch with
+// an event older than one before it, and keeps reporting it after a
+// restart.
+func TestUnorderedFlag(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	createStream(t, s, key, "s")
+	unordered := func(s *Store) bool {
+		t.Helper()
+		st, err := s.Stream(key, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Unordered
+	}
+	for i, b := range [][]InputEvent{batch("a", t0, 3), batch("b", t0+2, 2), batch("c", t0+3, 1)} {
+		if _, err := s.Append(key, "s", t0, b); err != nil {
+			t.Fatal(err)
+		}
+		if unordered(s) {
+			t.Fatalf("after in-order batch %d Unordered = true; want false", i)
+		}
+	}
+	if _, err := s.Append(key, "s", t0, batch("d", t0+2, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if !unordered(s) {
+		t.Errorf("after a batch older than the newest event Unordered = false; want true")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !unordered(open(t, dir)) {
+		t.Errorf("after a restart Unordered = false; want true")
+	}
+}

@@ -23,6 +23,10 @@ type streamMeta struct {
 	SeqFloor uint64 `json:"seqFloor,omitempty"`
 	// Retired keeps the stats of segments retention deleted.
 	Retired *retired `json:"retired,omitempty"`
+	// Unordered is set, before the batch is written, once a batch holds
+	// an event older than an event before it: sequence order is then not
+	// timestamp order.
+	Unordered bool `json:"unordered,omitempty"`
 }
 
 type retired struct {
@@ -89,7 +93,7 @@ func (st *stream) persistMeta() error {
 // stream is not shared yet).
 func (st *stream) publish() {
 	v := &view{sealed: st.sealed}
-	stats := Stats{NextSeq: st.nextSeq}
+	stats := Stats{NextSeq: st.nextSeq, Unordered: st.meta.Unordered}
 	if r := st.meta.Retired; r != nil {
 		stats.merge(r.FirstEvent, r.LastEvent, r.LastIngestion)
 	}
@@ -275,6 +279,18 @@ func (st *stream) append(ingest int64, events []InputEvent) (uint64, error) {
 			return 0, err
 		}
 	}
+	if !st.meta.Unordered && !inOrder(st.view.Load().stats, events) {
+		// Readers that need timestamp order must know before they can
+		// see the batch; a crash after this leaves the flag set, which
+		// costs only speed.
+		m := st.meta
+		m.Unordered = true
+		st.meta = m
+		if err := st.persistMeta(); err != nil {
+			st.meta.Unordered = false
+			return 0, fmt.Errorf("append: %w", err)
+		}
+	}
 	a := st.active
 	first := st.nextSeq
 	buf := encodeRecord(nil, first, ingest, events)
@@ -431,4 +447,17 @@ func (st *stream) expire(cutoff int64) error {
 		}
 	}
 	return syncDir(st.dir)
+}
+
+// inOrder reports whether events, appended after what stats describe, keep
+// the stream in timestamp order.
+func inOrder(stats Stats, events []InputEvent) bool {
+	newest, seen := stats.LastEvent, stats.HasEvents
+	for _, e := range events {
+		if seen && e.Timestamp < newest {
+			return false
+		}
+		newest, seen = e.Timestamp, true
+	}
+	return true
 }
