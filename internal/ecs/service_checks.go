@@ -27,7 +27,7 @@ func checkUnsupported(u *unsupportedService) error {
 	case len(u.CapacityProviderStrategy) > 0:
 		return invalidParam("Capacity provider strategies are not supported by Berth yet; use launchType EC2.")
 	case u.PlatformVersion != nil && *u.PlatformVersion != "":
-		return invalidParam("The platformVersion parameter is only supported with the FARGATE launch type, which Berth does not support.")
+		return invalidParam(msgPlatformVersionEC2)
 	case given(u.NetworkConfiguration):
 		return invalidParam("Network mode awsvpc is not supported by Berth yet; use bridge, host or none.")
 	case u.EnableExecuteCommand != nil && *u.EnableExecuteCommand:

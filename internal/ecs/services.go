@@ -245,6 +245,8 @@ const (
 	msgScaledAbove0     = "The service cannot be stopped while it is scaled above 0."
 	msgTaskDefNotFound  = "TaskDefinition not found."
 	msgTaskDefInactive  = "TaskDefinition is inactive"
+	// Berth runs the EC2 launch type only, which has no platform version.
+	msgPlatformVersionEC2 = "The platform version must be null when specifying an EC2 launch type."
 )
 
 func serviceNotFound() error {

@@ -282,7 +282,7 @@ func TestCreateServiceRejected(t *testing.T) {
 			in.NetworkConfiguration = &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}
 		}, "InvalidParameterException", ""},
 		{"execute command", func(in *ecs.CreateServiceInput) { in.EnableExecuteCommand = true }, "InvalidParameterException", ""},
-		{"platform version", func(in *ecs.CreateServiceInput) { in.PlatformVersion = aws.String("LATEST") }, "InvalidParameterException", ""},
+		{"platform version", func(in *ecs.CreateServiceInput) { in.PlatformVersion = aws.String("LATEST") }, "InvalidParameterException", "The platform version must be null when specifying an EC2 launch type."},
 		{"minimum above 100", func(in *ecs.CreateServiceInput) {
 			in.DeploymentConfiguration = &types.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(150)}
 		}, "InvalidParameterException", ""},
@@ -519,6 +519,8 @@ func TestUpdateService(t *testing.T) {
 		{"load balancer of an unknown container", &ecs.UpdateServiceInput{Service: aws.String("web"), LoadBalancers: []types.LoadBalancer{{
 			LoadBalancerName: aws.String("lb"), ContainerName: aws.String("db"), ContainerPort: aws.Int32(80)}}}, "InvalidParameterException", ""},
 		{"execute command", &ecs.UpdateServiceInput{Service: aws.String("web"), EnableExecuteCommand: aws.Bool(true)}, "InvalidParameterException", ""},
+		{"platform version", &ecs.UpdateServiceInput{Service: aws.String("web"), DesiredCount: aws.Int32(7), PlatformVersion: aws.String("1.4.0")},
+			"InvalidParameterException", "The platform version must be null when specifying an EC2 launch type."},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

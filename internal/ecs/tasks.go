@@ -346,6 +346,9 @@ func (a *API) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, er
 	if len(in.CapacityProviderStrategy) > 0 {
 		return nil, invalidParam("Capacity provider strategies are not supported by Berth yet; use launchType EC2.")
 	}
+	if in.PlatformVersion != nil && *in.PlatformVersion != "" {
+		return nil, invalidParam(msgPlatformVersionEC2)
+	}
 	cons, strats, err := requestPlacement(in.PlacementConstraints, in.PlacementStrategy)
 	if err != nil {
 		return nil, err

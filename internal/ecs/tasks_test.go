@@ -202,6 +202,8 @@ func TestEssentialExitAndFailures(t *testing.T) {
 	wantError(t, "RunTask(unknown task definition)", err, "ClientException", "")
 	_, err = c.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("quitter"), Count: aws.Int32(11)})
 	wantError(t, "RunTask(count 11)", err, "InvalidParameterException", "")
+	_, err = c.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("quitter"), PlatformVersion: aws.String("LATEST")})
+	wantError(t, "RunTask(platformVersion)", err, "InvalidParameterException", "The platform version must be null when specifying an EC2 launch type.")
 	d, err := c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{"0123456789abcdef0123456789abcdef"}})
 	if err != nil || len(d.Failures) != 1 || aws.ToString(d.Failures[0].Reason) != "MISSING" {
 		t.Errorf("DescribeTasks(unknown) = %+v, %v; want a MISSING failure", d, err)
