@@ -534,6 +534,21 @@ func TestManifests(t *testing.T) {
 			wantStatus(t, "GET "+tag, resp, body, 200, "")
 		}
 	})
+	t.Run("a tag named twice", func(t *testing.T) {
+		// The same tag in the path and a parameter, or twice as a
+		// parameter, is one tag: one write, not a conflict with itself.
+		m := imageManifest(registry.MediaTypeOCIManifest, config, []byte("twice"))
+		e.pushBlob("app", []byte("twice"))
+		resp, body := e.call(http.MethodPut, "/v2/app/manifests/t1?tag=t1&tag=t2&tag=t2", m, "Content-Type", registry.MediaTypeOCIManifest)
+		wantStatus(t, "PUT t1?tag=t1&tag=t2&tag=t2", resp, body, 201, "")
+		for _, tag := range []string{"t1", "t2"} {
+			resp, body = e.call(http.MethodGet, "/v2/app/manifests/"+tag, nil)
+			wantStatus(t, "GET "+tag, resp, body, 200, "")
+			if got := resp.Header.Get("Docker-Content-Digest"); got != sha(m) {
+				t.Errorf("GET %s: Docker-Content-Digest = %s; want %s", tag, got, sha(m))
+			}
+		}
+	})
 }
 
 func TestManifestSizeLimit(t *testing.T) {

@@ -201,11 +201,20 @@ func (r *Registry) PutManifest(ctx context.Context, s Scope, repo string, in Man
 	if int64(len(in.Body)) > r.cfg.MaxManifestBytes {
 		return nil, manifestTooLarge(r.cfg.MaxManifestBytes)
 	}
+	var tags []string
+	seen := make(map[string]bool, len(in.Tags))
 	for _, t := range in.Tags {
 		if !ValidTag(t) {
 			return nil, newError(CodeTagInvalid, map[string]string{"tag": t}, "invalid tag %q", t)
 		}
+		// A tag named twice (in the path and a ?tag= parameter) is one
+		// write; two would fail each other's precondition.
+		if !seen[t] {
+			seen[t] = true
+			tags = append(tags, t)
+		}
 	}
+	in.Tags = tags
 	if r.Repository(s, repo) == nil {
 		return nil, nameUnknown(s, repo)
 	}
