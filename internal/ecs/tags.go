@@ -50,6 +50,12 @@ func validateTags(tags []Tag) ([]state.Tag, error) {
 	return out, nil
 }
 
+// errTagsFixed refuses TagResource and UntagResource on a task, rather than
+// pretend to change its tags.
+func errTagsFixed() error {
+	return invalidParam("Berth cannot change the tags of a task yet; give them to RunTask or StartTask.")
+}
+
 func errTooManyTags() error {
 	return invalidParam("Too many tags. A resource can have at most %d tags.", maxTags)
 }
@@ -118,7 +124,8 @@ type ListTagsForResourceOutput struct {
 
 // taggable is a resource found by its ARN: its tags as read, and a way to
 // rewrite them that applies a change to the latest stored tags (so that
-// concurrent tag calls do not lose each other's changes).
+// concurrent tag calls do not lose each other's changes). update is nil for
+// a resource whose tags cannot change.
 type taggable struct {
 	tags   []state.Tag
 	update func(ctx context.Context, change func(old []state.Tag) ([]state.Tag, error)) error
@@ -193,6 +200,35 @@ func (a *API) findTaggable(ctx context.Context, arn *string) (*taggable, error) 
 			})
 			return err
 		}}, nil
+	case "task", "container-instance":
+		clName, id, ok := strings.Cut(rest, "/")
+		if !ok {
+			return nil, invalidParam("Long arn format must be used for tagging operations.")
+		}
+		if cl := snap.Cluster(c.Account, c.Region, clName); cl == nil || cl.Status != state.ClusterActive {
+			return nil, &awsapi.Error{Code: "ClusterNotFoundException", Message: "Cluster not found."}
+		}
+		if kind == "task" {
+			t := findTask(snap, c, clName, id)
+			if t == nil {
+				break
+			}
+			// Tasks take their tags from RunTask and StartTask; the store
+			// has no way yet to change them later.
+			return &taggable{tags: t.Tags}, nil
+		}
+		i := findInstance(snap, c, clName, id)
+		if i == nil || i.Status == state.InstanceInactive {
+			break
+		}
+		return &taggable{tags: i.Tags, update: func(ctx context.Context, change func([]state.Tag) ([]state.Tag, error)) error {
+			_, err := a.updateInstance(ctx, c, clName, id, func(n *state.ContainerInstance, _ state.Usage) error {
+				tags, err := change(n.Tags)
+				n.Tags = tags
+				return err
+			})
+			return err
+		}}, nil
 	case "capacity-provider":
 		if isFargateProvider(rest) {
 			return nil, invalidParam("The specified capacity provider %s is reserved and cannot be tagged.", rest)
@@ -216,6 +252,9 @@ func (a *API) TagResource(ctx context.Context, in *TagResourceInput) (*TagResour
 	t, err := a.findTaggable(ctx, in.ResourceArn)
 	if err != nil {
 		return nil, err
+	}
+	if t.update == nil {
+		return nil, errTagsFixed()
 	}
 	err = t.update(ctx, func(old []state.Tag) ([]state.Tag, error) {
 		merged := mergeTags(old, add)
@@ -241,6 +280,9 @@ func (a *API) UntagResource(ctx context.Context, in *UntagResourceInput) (*Untag
 	t, err := a.findTaggable(ctx, in.ResourceArn)
 	if err != nil {
 		return nil, err
+	}
+	if t.update == nil {
+		return nil, errTagsFixed()
 	}
 	err = t.update(ctx, func(old []state.Tag) ([]state.Tag, error) {
 		return removeTags(old, in.TagKeys), nil

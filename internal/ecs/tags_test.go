@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/berthhq/berth/internal/testcluster"
 )
 
 func listTags(t *testing.T, c *ecs.Client, arn string) map[string]string {
@@ -189,5 +191,54 @@ func TestTaggingConcurrent(t *testing.T) {
 		if got := listTags(t, c, arn); len(got) != n {
 			t.Errorf("after %d concurrent TagResource(%s) calls, %d tags: %v; want %d", n, arn, len(got), got, n)
 		}
+	}
+}
+
+// TestTaskAndInstanceTags reads the tags of tasks and container instances by
+// their ARNs, and changes those of instances, as ECS does.
+func TestTaskAndInstanceTags(t *testing.T) {
+	t.Parallel()
+	tc := testcluster.Start(t, testcluster.WithFakeAgents(1, nil))
+	c := tc.ECS()
+	register(t, c, appDef("web", 16))
+	out, err := c.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("web"), Tags: tags("team", "a")})
+	if err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("RunTask = %+v, %v; want a task", out, err)
+	}
+	task := aws.ToString(out.Tasks[0].TaskArn)
+	if got := listTags(t, c, task); !reflect.DeepEqual(got, map[string]string{"team": "a"}) {
+		t.Errorf("ListTagsForResource(task) = %v; want team=a", got)
+	}
+	// A task's tags are fixed: refused, and left as they were.
+	_, err = c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(task), Tags: tags("k", "v")})
+	wantError(t, "TagResource(task)", err, "InvalidParameterException", "")
+	_, err = c.UntagResource(ctx, &ecs.UntagResourceInput{ResourceArn: aws.String(task), TagKeys: []string{"team"}})
+	wantError(t, "UntagResource(task)", err, "InvalidParameterException", "")
+	if got := listTags(t, c, task); !reflect.DeepEqual(got, map[string]string{"team": "a"}) {
+		t.Errorf("task tags after refused changes = %v; want team=a", got)
+	}
+
+	inst := tc.Agents[0].Agent.InstanceARN()
+	if got := listTags(t, c, inst); len(got) != 0 {
+		t.Errorf("ListTagsForResource(instance) = %v; want none", got)
+	}
+	if _, err := c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(inst), Tags: tags("rack", "1", "zone", "x")}); err != nil {
+		t.Fatalf("TagResource(instance) = %v", err)
+	}
+	if _, err := c.UntagResource(ctx, &ecs.UntagResourceInput{ResourceArn: aws.String(inst), TagKeys: []string{"zone"}}); err != nil {
+		t.Fatalf("UntagResource(instance) = %v", err)
+	}
+	if got := listTags(t, c, inst); !reflect.DeepEqual(got, map[string]string{"rack": "1"}) {
+		t.Errorf("instance tags = %v; want rack=1", got)
+	}
+
+	for _, tcase := range []struct{ name, arn, code string }{
+		{"unknown task", "arn:aws:ecs:us-east-1:" + account + ":task/default/0123456789abcdef0123456789abcdef", "ResourceNotFoundException"},
+		{"task of an unknown cluster", "arn:aws:ecs:us-east-1:" + account + ":task/nope/0123456789abcdef0123456789abcdef", "ClusterNotFoundException"},
+		{"short task ARN", strings.Replace(task, ":task/default/", ":task/", 1), "InvalidParameterException"},
+		{"unknown instance", "arn:aws:ecs:us-east-1:" + account + ":container-instance/default/0123456789abcdef0123456789abcdef", "ResourceNotFoundException"},
+	} {
+		_, err := c.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: aws.String(tcase.arn)})
+		wantError(t, "ListTagsForResource("+tcase.name+")", err, tcase.code, "")
 	}
 }
