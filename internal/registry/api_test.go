@@ -499,6 +499,18 @@ func TestManifests(t *testing.T) {
 			}
 		}
 	})
+	t.Run("index listing a manifest twice", func(t *testing.T) {
+		// One image for two platforms, say: legal, and one child.
+		child := imageManifest(registry.MediaTypeOCIManifest, config, layer)
+		resp, body := e.call(http.MethodPut, "/v2/app/manifests/"+sha(child), child, "Content-Type", registry.MediaTypeOCIManifest)
+		wantStatus(t, "PUT child", resp, body, 201, "")
+		cd := descriptor{MediaType: registry.MediaTypeOCIManifest, Digest: sha(child), Size: len(child)}
+		idx := mustJSON(manifest{SchemaVersion: 2, MediaType: registry.MediaTypeOCIIndex, Manifests: []descriptor{cd, cd}})
+		resp, body = e.call(http.MethodPut, "/v2/app/manifests/twice", idx, "Content-Type", registry.MediaTypeOCIIndex)
+		wantStatus(t, "PUT index listing a child twice", resp, body, 201, "")
+		resp, body = e.call(http.MethodGet, "/v2/app/manifests/twice", nil)
+		wantStatus(t, "GET index listing a child twice", resp, body, 200, "")
+	})
 	t.Run("non-distributable layer need not be pushed", func(t *testing.T) {
 		m := mustJSON(map[string]any{"schemaVersion": 2, "mediaType": registry.MediaTypeOCIManifest,
 			"config": descriptor{MediaType: "application/vnd.oci.image.config.v1+json", Digest: sha(config), Size: len(config)},

@@ -285,8 +285,13 @@ func (r *Registry) putManifestOnce(ctx context.Context, s Scope, repo string, in
 	}
 	var children []Digest
 	imageSize := p.ImageSize
+	seenChild := map[Digest]bool{}
 	for _, c := range p.Children {
 		cd := Digest(c.Digest)
+		if seenChild[cd] {
+			continue // listed again (for another platform, say): touched once
+		}
+		seenChild[cd] = true
 		md := snap.Doc(manifestKey(s, repo, cd))
 		if md == nil {
 			missing.Manifests = append(missing.Manifests, c.Digest)
