@@ -168,8 +168,11 @@ func translateListener(owner *lbDoc, l *listenerDoc) lb.Listener {
 		n, _ := strconv.Atoi(withDefaults(listenerAttrSpecs(typeNetwork), l.Attributes)["tcp.idle_timeout.seconds"])
 		out.IdleTimeout = time.Duration(n) * time.Second
 	} else {
-		n, _ := strconv.Atoi(withDefaults(lbAttrSpecs(typeApplication), owner.Attributes)["idle_timeout.timeout_seconds"])
+		attrs := withDefaults(lbAttrSpecs(typeApplication), owner.Attributes)
+		n, _ := strconv.Atoi(attrs["idle_timeout.timeout_seconds"])
 		out.IdleTimeout = time.Duration(n) * time.Second
+		out.XFFMode = attrs["routing.http.xff_header_processing.mode"]
+		out.XFFClientPort = attrs["routing.http.xff_client_port.enabled"] == "true"
 	}
 	for _, r := range l.Rules {
 		out.Rules = append(out.Rules, lb.Rule{

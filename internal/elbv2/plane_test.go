@@ -13,7 +13,8 @@ import (
 
 func TestTranslateListener(t *testing.T) {
 	alb := &lbDoc{Account: "000000000000", Region: "us-east-1", Name: "web", ID: "0123456789abcdef", Type: typeApplication,
-		Attributes: map[string]string{"idle_timeout.timeout_seconds": "120"}}
+		Attributes: map[string]string{"idle_timeout.timeout_seconds": "120",
+			"routing.http.xff_header_processing.mode": "preserve", "routing.http.xff_client_port.enabled": "true"}}
 	tg := tgARN("us-east-1", "000000000000", "tg", "00000000000000aa")
 	l := &listenerDoc{Account: "000000000000", Region: "us-east-1", ID: "1111111111111111", LBName: "web", LBID: alb.ID, LBType: typeApplication,
 		Protocol: "HTTP", Port: 80, DefaultRuleID: "2222222222222222",
@@ -25,6 +26,7 @@ func TestTranslateListener(t *testing.T) {
 	got := translateListener(alb, l)
 	want := lb.Listener{
 		ARN: l.arn(), LoadBalancerARN: alb.arn(), Type: "application", Protocol: "HTTP", Port: 80, IdleTimeout: 120 * time.Second,
+		XFFMode: "preserve", XFFClientPort: true,
 		Rules: []lb.Rule{
 			{ARN: l.ruleARN("3333333333333333"), Priority: 5,
 				Conditions: []lb.Condition{{Field: "query-string", QueryStrings: []lb.KeyValue{{Value: "v"}}}, {Field: "http-header", HTTPHeaderName: "X-A", Values: []string{"b"}}},

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/berthhq/berth/internal/errdefs"
 )
 
 // httpConfig is an ALB listener's compiled configuration; a new one is
@@ -24,14 +26,32 @@ type httpConfig struct {
 	proto   string // "http": X-Forwarded-Proto and #{protocol}
 	offset  int
 	needIP  bool // some rule has a source-ip condition
+	xff     int  // xffAppend, xffPreserve or xffRemove
+	xffPort bool // append the client's address with its port
 }
+
+// X-Forwarded-For processing modes.
+const (
+	xffAppend = iota
+	xffPreserve
+	xffRemove
+)
 
 func (p *Plane) compileHTTP(l Listener) (*httpConfig, error) {
 	rules, err := compileRules(l.Rules, p.groupLocked)
 	if err != nil {
 		return nil, err
 	}
-	c := &httpConfig{spec: l, rules: rules, idle: l.IdleTimeout, proto: "http", offset: p.cfg.PortOffset}
+	c := &httpConfig{spec: l, rules: rules, idle: l.IdleTimeout, proto: "http", offset: p.cfg.PortOffset, xffPort: l.XFFClientPort}
+	switch l.XFFMode {
+	case "", "append":
+	case "preserve":
+		c.xff = xffPreserve
+	case "remove":
+		c.xff = xffRemove
+	default:
+		return nil, errdefs.New(errdefs.ErrInvalidArgument, "listener", "X-Forwarded-For mode %q is not append, preserve or remove", l.XFFMode)
+	}
 	if c.idle <= 0 {
 		c.idle = 60 * time.Second
 	}

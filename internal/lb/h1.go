@@ -41,6 +41,7 @@ type h1conn struct {
 	bw    *bufio.Writer
 	state atomic.Int32
 	ip    string // the client's address, for X-Forwarded-For
+	addr  string // the same with its port
 	req   h1Request
 	resp  h1Response
 	watch *clientWatch
@@ -50,7 +51,8 @@ type h1conn struct {
 
 // serveConn is the fast path's loop over one client connection.
 func (hl *httpListener) serveConn(c net.Conn) {
-	hc := &h1conn{hl: hl, c: c, br: bufio.NewReaderSize(c, 4<<10), ip: clientIP(c.RemoteAddr().String())}
+	remote := c.RemoteAddr().String()
+	hc := &h1conn{hl: hl, c: c, br: bufio.NewReaderSize(c, 4<<10), ip: clientIP(remote), addr: remote}
 	if !hl.track(hc) {
 		_ = c.Close()
 		return
@@ -299,7 +301,11 @@ func (hc *h1conn) exchange(cfg *httpConfig, ch choice, bc *backendConn, mayRetry
 	t := ch.t
 	idle := cfg.idle
 	bw := bc.bw
-	writeRequestHead(bw, req, cfg, hc.ip)
+	client := hc.ip
+	if cfg.xffPort {
+		client = hc.addr
+	}
+	writeRequestHead(bw, req, cfg, client)
 	var err error
 	if !req.bodyless {
 		// A body may fill the target's window: its writes get the idle
@@ -533,9 +539,9 @@ func isOneOf(n []byte, names []string) bool {
 }
 
 // writeRequestHead writes the request to the target: the client's
-// end-to-end headers and ALB's X-Forwarded-For (appended), -Proto, -Port
-// and X-Amzn-Trace-Id.
-func writeRequestHead(w *bufio.Writer, req *h1Request, cfg *httpConfig, ip string) {
+// end-to-end headers and ALB's X-Forwarded-For (client appended, as the
+// listener's mode says), -Proto, -Port and X-Amzn-Trace-Id.
+func writeRequestHead(w *bufio.Writer, req *h1Request, cfg *httpConfig, client string) {
 	_, _ = w.WriteString(req.method)
 	_ = w.WriteByte(' ')
 	_, _ = w.WriteString(req.target)
@@ -562,13 +568,21 @@ func writeRequestHead(w *bufio.Writer, req *h1Request, cfg *httpConfig, ip strin
 		_, _ = w.Write(v)
 		_, _ = w.WriteString("\r\n")
 	}
-	_, _ = w.WriteString("X-Forwarded-For: ")
-	if len(xff) > 0 {
+	switch {
+	case cfg.xff == xffAppend:
+		_, _ = w.WriteString("X-Forwarded-For: ")
+		if len(xff) > 0 {
+			_, _ = w.Write(xff)
+			_, _ = w.WriteString(", ")
+		}
+		_, _ = w.WriteString(client)
+		_, _ = w.WriteString("\r\n")
+	case cfg.xff == xffPreserve && len(xff) > 0:
+		_, _ = w.WriteString("X-Forwarded-For: ")
 		_, _ = w.Write(xff)
-		_, _ = w.WriteString(", ")
+		_, _ = w.WriteString("\r\n")
 	}
-	_, _ = w.WriteString(ip)
-	_, _ = w.WriteString("\r\nX-Forwarded-Proto: ")
+	_, _ = w.WriteString("X-Forwarded-Proto: ")
 	_, _ = w.WriteString(cfg.proto)
 	_, _ = w.WriteString("\r\nX-Forwarded-Port: ")
 	_, _ = w.WriteString(cfg.portStr)

@@ -128,7 +128,8 @@ func isHop(k string) bool {
 }
 
 // outboundHeader copies r's end-to-end headers and adds ALB's
-// X-Forwarded-* and X-Amzn-Trace-Id.
+// X-Forwarded-* (X-Forwarded-For as the listener's mode says) and
+// X-Amzn-Trace-Id.
 func outboundHeader(r *http.Request, cfg *httpConfig) (http.Header, string) {
 	h := make(http.Header, len(r.Header)+4)
 	for k, vv := range r.Header {
@@ -154,11 +155,21 @@ func outboundHeader(r *http.Request, cfg *httpConfig) (http.Header, string) {
 	if hasToken(r.Header["Te"], "trailers") {
 		h["Te"] = []string{"trailers"}
 	}
-	ip := clientIP(r.RemoteAddr)
-	if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
-		h["X-Forwarded-For"] = []string{strings.Join(prior, ", ") + ", " + ip}
-	} else {
-		h["X-Forwarded-For"] = []string{ip}
+	prior := r.Header["X-Forwarded-For"]
+	switch {
+	case cfg.xff == xffAppend:
+		client := r.RemoteAddr
+		if !cfg.xffPort {
+			client = clientIP(client)
+		}
+		if len(prior) > 0 {
+			client = strings.Join(prior, ", ") + ", " + client
+		}
+		h["X-Forwarded-For"] = []string{client}
+	case cfg.xff == xffPreserve && len(prior) > 0:
+		h["X-Forwarded-For"] = []string{strings.Join(prior, ", ")}
+	default:
+		delete(h, "X-Forwarded-For")
 	}
 	h["X-Forwarded-Proto"] = []string{cfg.proto}
 	h["X-Forwarded-Port"] = []string{cfg.portStr}

@@ -501,3 +501,61 @@ func rawServer(t *testing.T, fn func(net.Conn)) string {
 	}()
 	return ln.Addr().String()
 }
+
+// TestXForwardedForModes checks the load balancer's
+// routing.http.xff_header_processing.mode and xff_client_port.enabled on
+// both paths a request can take: the HTTP/1.1 fast path and net/http
+// (HTTP/1.0 here).
+func TestXForwardedForModes(t *testing.T) {
+	p := testPlane(t, Config{})
+	a := newBackend(t, "a")
+	a.handler = http.HandlerFunc(echoHandler)
+	tg := httpGroup("tg/xff", a)
+	p.SetTargetGroup(tg)
+
+	tests := []struct {
+		name       string
+		mode       string
+		clientPort bool
+		sent       string // the client's X-Forwarded-For; "" for none
+		want       string // what the target gets; "" for no header
+		wantPort   bool   // want ends with 127.0.0.1:<the client's port>
+	}{
+		{"append by default", "", false, "192.0.2.1", "192.0.2.1, 127.0.0.1", false},
+		{"append", "append", false, "", "127.0.0.1", false},
+		{"append with the client port", "append", true, "192.0.2.1", "192.0.2.1, 127.0.0.1:", true},
+		{"preserve", "preserve", false, "192.0.2.1", "192.0.2.1", false},
+		{"preserve without one", "preserve", false, "", "", false},
+		{"remove", "remove", false, "192.0.2.1", "", false},
+	}
+	for i, tc := range tests {
+		l := albListener(fmt.Sprintf("listener/xff-%d", i), defaultRule(forwardTo(tg.ARN)))
+		l.XFFMode, l.XFFClientPort = tc.mode, tc.clientPort
+		base := bind(t, p, l)
+		for _, proto := range []string{"HTTP/1.1", "HTTP/1.0"} {
+			rc := dialRaw(t, base)
+			req := "GET /x " + proto + "\r\nHost: app.example\r\n"
+			if tc.sent != "" {
+				req += "X-Forwarded-For: " + tc.sent + "\r\n"
+			}
+			rc.send(req + "\r\n")
+			_, body := rc.response("GET")
+			var e echoed
+			if err := json.Unmarshal([]byte(body), &e); err != nil {
+				t.Fatalf("%s over %s: target answer %q: %v", tc.name, proto, body, err)
+			}
+			got, present := e.Header["X-Forwarded-For"]
+			want := tc.want
+			if tc.wantPort {
+				_, cport, _ := net.SplitHostPort(rc.c.LocalAddr().String())
+				want += cport
+			}
+			switch {
+			case want == "" && present:
+				t.Errorf("%s over %s: X-Forwarded-For = %q; want none", tc.name, proto, got)
+			case want != "" && (len(got) != 1 || got[0] != want):
+				t.Errorf("%s over %s: X-Forwarded-For = %q; want %q", tc.name, proto, got, want)
+			}
+		}
+	}
+}

@@ -10,6 +10,12 @@ type Listener struct {
 	Port                 int
 	Rules                []Rule        // any order; the default rule has IsDefault and comes last whatever its Priority
 	IdleTimeout          time.Duration // ALB idle_timeout.timeout_seconds (default 60 s)
+	// XFFMode is ALB's routing.http.xff_header_processing.mode: append
+	// (the default, also for ""), preserve or remove.
+	XFFMode string
+	// XFFClientPort is routing.http.xff_client_port.enabled: in append
+	// mode the client's address goes in X-Forwarded-For with its port.
+	XFFClientPort bool
 }
 
 // Rule is a listener rule: conditions that all must match, and actions.
