@@ -404,6 +404,8 @@ func (r *Registry) digestTags(snap *state.Snapshot, s Scope, repo string, d Dige
 		}
 		return out
 	}
+	// Each entry is checked against its tag's document, so an entry left
+	// behind (an upgrade racing a tag delete) is never reported.
 	for e := range snap.Docs(nil, digestTagsPrefix(s, repo, d), "") {
 		td := snap.Doc(tagKey(s, repo, lastPart(e.ID)))
 		if td == nil {
