@@ -60,6 +60,12 @@ func TestGetSelectors(t *testing.T) {
 		{"/app/db:0", "ValidationException", ""},
 		{"/app/db:1:2", "ValidationException", ""},
 		{"/app/d b", "ValidationException", ""},
+		// A name no parameter can have is a ValidationException, as AWS
+		// answers GetParameter("{test}-test"), not ParameterNotFound.
+		{"{test}-test", "ValidationException", `Parameter name: can't be prefixed with "ssm" (case-insensitive).`},
+		{"app/db", "ValidationException", `Parameter name: can't be prefixed with "ssm" (case-insensitive).`},
+		{"/app//db:1", "ValidationException", `Parameter name: can't be prefixed with "ssm" (case-insensitive).`},
+		{"arn:aws:ssm:us-east-1:000000000000:parameter/app/d*b", "ValidationException", `Parameter name: can't be prefixed with "ssm" (case-insensitive).`},
 		{"arn:aws:s3:::bucket", "ValidationException", ""},
 	}
 	for _, tt := range errs {

@@ -173,7 +173,9 @@ func parseRef(raw, account, region string) (ref, *awsapi.Error) {
 			}
 		}
 	}
-	if strings.ContainsAny(r.name, " \t") {
+	// A name no parameter can have is refused, as AWS does, rather than
+	// not found.
+	if !wellFormed(r.name) {
 		return ref{}, validationErr("%s", msgNameInvalid)
 	}
 	r.name = canonical(r.name)
