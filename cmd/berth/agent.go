@@ -53,6 +53,20 @@ func (f *agentFlags) config(server, token, dataDir string, log *slog.Logger) age
 	}
 }
 
+// listFlag is a repeatable flag whose values may also come comma-separated.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
 type attrFlag struct{ m map[string]string }
 
 func (a *attrFlag) String() string {
@@ -83,7 +97,7 @@ func runAgent(args []string, stderr io.Writer) error {
 	var af agentFlags
 	af.register(fs)
 	var (
-		server    = fs.String("server", "http://127.0.0.1:4566", "the control plane's URL")
+		server    = fs.String("server", "https://127.0.0.1:4566", "the control plane's URL (https://: the join token pins its CA)")
 		tokenFile = fs.String("join-token-file", "", "file holding the cluster join token (the server's <data-dir>/join-token)")
 		dataDir   = fs.String("data-dir", "", "directory for the agent's local state")
 		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn, error")

@@ -115,9 +115,11 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		logJSON   = fs.Bool("log-json", false, "log as JSON lines instead of text")
 	)
 	var (
-		af      agentFlags
-		noAgent bool
+		af       agentFlags
+		noAgent  bool
+		tlsNames listFlag
 	)
+	fs.Var(&tlsNames, "tls-name", "a host name or IP address other hosts reach the API port by, for its TLS certificate (repeatable)")
 	if dev {
 		af.register(fs)
 		fs.BoolVar(&noAgent, "no-agent", false, "run the control plane only")
@@ -152,6 +154,7 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 		LBAddress:         *lbAddr,
 		RegistryHost:      *regHost,
 		LBPortOffset:      *lbOffset,
+		TLSNames:          tlsNames,
 		ServiceTiming:     controller.Timing{HealthyAfter: *healthy},
 		Logger:            logger,
 	})
@@ -179,7 +182,7 @@ func runServer(name string, args []string, stdout, stderr io.Writer, dev bool) e
 	agentDone := make(chan struct{})
 	go func() {
 		defer close(agentDone)
-		if err := devAgent(agentCtx, &af, "http://"+srv.Addr(), *dataDir, logger, stdout); err != nil {
+		if err := devAgent(agentCtx, &af, "https://"+srv.Addr(), *dataDir, logger, stdout); err != nil {
 			logger.Error("agent stopped", "err", err)
 		}
 	}()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -130,6 +131,9 @@ type Agent struct {
 	rt     runtime.Runtime
 	log    *slog.Logger
 	client *agentapi.Client
+	// joinSecret is the join token without the CA fingerprint the client
+	// pins.
+	joinSecret string
 	// pumps are the goroutines shipping container output (logship.go).
 	pumps sync.WaitGroup
 	// registryHost is the server's image registry (host[:port]), if any.
@@ -159,15 +163,21 @@ func New(cfg Config, rt runtime.Runtime) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	joinSecret, caFingerprint := agentapi.ParseJoinToken(cfg.JoinToken)
+	client, err := agentapi.NewClient(cfg.Server, caFingerprint)
+	if err != nil {
+		return nil, err
+	}
 	lo, hi := ephemeralRange()
 	return &Agent{
 		cfg: cfg, rt: rt, log: cfg.Logger.With("component", "agent"),
-		client:   agentapi.NewClient(cfg.Server),
-		ports:    newPortAllocator(lo, hi),
-		runners:  map[string]*runner{},
-		byCtr:    map[string]*runner{},
-		finished: map[string]bool{},
-		ready:    make(chan struct{}),
+		client:     client,
+		joinSecret: joinSecret,
+		ports:      newPortAllocator(lo, hi),
+		runners:    map[string]*runner{},
+		byCtr:      map[string]*runner{},
+		finished:   map[string]bool{},
+		ready:      make(chan struct{}),
 	}, nil
 }
 
@@ -286,12 +296,12 @@ func (a *Agent) register(ctx context.Context, info runtime.HostInfo) error {
 	}
 	mem := info.MemoryBytes>>20 - a.cfg.ReservedMemoryMiB
 	req := agentapi.RegisterRequest{
-		JoinToken: a.cfg.JoinToken, Cluster: a.cfg.Cluster, Region: a.cfg.Region,
+		JoinToken: a.joinSecret, Cluster: a.cfg.Cluster, Region: a.cfg.Region,
 		EC2InstanceID: ec2InstanceID(info.Hostname), Address: a.cfg.Address,
 		CPU: int64(info.CPUs) * 1024, MemoryMiB: mem, Attributes: attrs,
 		AgentVersion: Version, DockerVersion: info.EngineVersion,
 	}
-	if prev != nil && prev.Server == a.cfg.Server && prev.Cluster == a.cfg.Cluster && prev.Region == a.cfg.Region {
+	if prev != nil && sameServer(prev.Server, a.cfg.Server) && prev.Cluster == a.cfg.Cluster && prev.Region == a.cfg.Region {
 		req.InstanceID, req.AgentToken = prev.InstanceID, prev.AgentToken
 	}
 	var resp *agentapi.RegisterResponse
@@ -325,6 +335,17 @@ func (a *Agent) register(ctx context.Context, info runtime.HostInfo) error {
 	a.registryHost = resp.RegistryHost
 	a.log.Info("registered", "instance", resp.ContainerInstanceARN, "cluster", resp.Cluster)
 	return nil
+}
+
+// sameServer reports whether two server URLs name the same server, whichever
+// scheme reaches it (agents of older versions saved http:// URLs).
+func sameServer(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return ua.Host == ub.Host && strings.TrimRight(ua.Path, "/") == strings.TrimRight(ub.Path, "/")
 }
 
 func cpuArch(a string) string {

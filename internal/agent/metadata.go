@@ -54,6 +54,7 @@ func newMetadataServer(a *Agent, addr string) (*metadataServer, error) {
 		return nil, fmt.Errorf("agent: server URL: %w", err)
 	}
 	relay := httputil.NewSingleHostReverseProxy(target)
+	relay.Transport = a.client.Transport()
 	secret, err := a.local.metadataSecret()
 	if err != nil {
 		ln.Close()

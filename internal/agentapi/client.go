@@ -19,10 +19,24 @@ type Client struct {
 	token string
 }
 
-// NewClient returns a client for the server at base (e.g. http://127.0.0.1:4566).
-func NewClient(base string) *Client {
-	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{}}
+// NewClient returns a client for the server at base (e.g.
+// https://10.0.0.5:4566), pinning its CA to caFingerprint when that is not
+// empty (see ParseJoinToken).
+func NewClient(base, caFingerprint string) (*Client, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("agentapi: server URL: %w", err)
+	}
+	t, err := transport(u, caFingerprint)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Transport: t}}, nil
 }
+
+// Transport is how the client reaches the server, for other requests to it
+// (the agent relays the AWS API calls of tasks).
+func (c *Client) Transport() http.RoundTripper { return c.http.Transport }
 
 // SetToken sets the agent token used after registration.
 func (c *Client) SetToken(token string) { c.token = token }

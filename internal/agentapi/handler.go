@@ -269,6 +269,7 @@ func hasAttr(attrs []state.Attribute, name string) bool {
 
 func (h *Handler) joinTokenOK(snap *state.Snapshot, token string) bool {
 	m := snap.Meta(state.MetaJoinTokenHash)
+	token, _ = ParseJoinToken(token) // the whole token, as the file holds it, is fine too
 	return m != nil && token != "" && equalHash(m.Value, hashToken(token))
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthhq/berth/internal/agentapi"
 	"github.com/berthhq/berth/internal/state"
 )
 
@@ -26,8 +27,8 @@ const (
 // the credentials and join-token files that match it. The state is written
 // first; the files are derived from it, so a crash in between is repaired on
 // the next start.
-func bootstrap(ctx context.Context, store *state.Store, keys *accessKeys, dataDir, account string) (*Credentials, error) {
-	token, err := readOrCreateToken(filepath.Join(dataDir, JoinTokenFile))
+func bootstrap(ctx context.Context, store *state.Store, keys *accessKeys, dataDir, account, caFingerprint string) (*Credentials, error) {
+	token, err := readOrCreateToken(filepath.Join(dataDir, JoinTokenFile), caFingerprint)
 	if err != nil {
 		return nil, err
 	}
@@ -78,22 +79,31 @@ func bootstrap(ctx context.Context, store *state.Store, keys *accessKeys, dataDi
 	return &Credentials{AccessKeyID: root.ID, SecretAccessKey: secret}, nil
 }
 
-func readOrCreateToken(path string) (string, error) {
+// readOrCreateToken returns the secret of the join token file, creating it
+// on first start. The file holds the token as agents take it: the secret,
+// then the fingerprint of the CA that agents pin (agentapi.ParseJoinToken).
+// A file of an older version, or one that names another CA, is rewritten;
+// the secret stays.
+func readOrCreateToken(path, caFingerprint string) (string, error) {
+	secret := ""
 	b, err := os.ReadFile(path)
 	if err == nil {
-		if t := strings.TrimSpace(string(b)); t != "" {
-			return t, nil
-		}
+		secret, _ = agentapi.ParseJoinToken(strings.TrimSpace(string(b)))
 	} else if !os.IsNotExist(err) {
 		return "", fmt.Errorf("server: read join token: %w", err)
 	}
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	t := "berth-join-" + hex.EncodeToString(raw[:])
-	if err := writeFileAtomic(path, []byte(t+"\n")); err != nil {
-		return "", fmt.Errorf("server: write join token: %w", err)
+	if secret == "" {
+		var raw [32]byte
+		_, _ = rand.Read(raw[:])
+		secret = "berth-join-" + hex.EncodeToString(raw[:])
 	}
-	return t, nil
+	want := agentapi.JoinToken(secret, caFingerprint) + "\n"
+	if string(b) != want {
+		if err := writeFileAtomic(path, []byte(want)); err != nil {
+			return "", fmt.Errorf("server: write join token: %w", err)
+		}
+	}
+	return secret, nil
 }
 
 // writeFileAtomic writes data to path with mode 0600 so that readers see the

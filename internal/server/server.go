@@ -64,6 +64,10 @@ type Config struct {
 	// ServiceTiming tunes the service controller (zero fields: defaults);
 	// tests shrink it. AgentGrace and InstanceLostAfter override its own.
 	ServiceTiming controller.Timing
+	// TLSNames are host names and IP addresses the API port's certificate
+	// names besides loopback, the machine's host name and the listen
+	// address: those other hosts' agents and clients dial it by.
+	TLSNames []string
 	// RegistryHost is the host[:port] clients push images to, which
 	// repositoryUri and proxyEndpoint carry; default: the listen address.
 	RegistryHost string
@@ -149,6 +153,7 @@ type Server struct {
 	addr  atomic.Pointer[string]
 	up    chan struct{} // closed once serving
 	creds atomic.Pointer[Credentials]
+	caPEM atomic.Pointer[[]byte]
 }
 
 // Credentials are the root access key of the default account.
@@ -175,6 +180,15 @@ func (s *Server) Addr() string {
 		return *p
 	}
 	return ""
+}
+
+// CACertificate returns the PEM of the cluster CA, which issues the API
+// port's TLS certificate (for clients that reach it over https).
+func (s *Server) CACertificate() []byte {
+	if p := s.caPEM.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // RootCredentials returns the root access key of the default account.
@@ -220,17 +234,24 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("master key rotated; re-wrapping sealed secrets", "generation", kr.CurrentID())
 	}
 	keys := &accessKeys{store: store, kr: kr}
-	root, err := bootstrap(ctx, store, keys, s.cfg.DataDir, s.cfg.AccountID)
+	certs, err := loadTLS(s.cfg.DataDir, s.cfg.Listen, s.cfg.TLSNames)
+	if err != nil {
+		return err
+	}
+	s.caPEM.Store(&certs.caPEM)
+	root, err := bootstrap(ctx, store, keys, s.cfg.DataDir, s.cfg.AccountID, certs.Fingerprint())
 	if err != nil {
 		return err
 	}
 	s.creds.Store(root)
 	phases.mark("keys")
 
-	ln, err := net.Listen("tcp", s.cfg.Listen)
+	tcp, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", s.cfg.Listen, err)
 	}
+	// One port, TLS or not: see tls.go.
+	ln := newMuxListener(tcp, certs.Config())
 	addr := ln.Addr().String()
 	s.addr.Store(&addr)
 	defer ln.Close() // after a clean Serve it is closed already

@@ -153,7 +153,7 @@ func (c *Cluster) startFakeAgent(t testing.TB, i int, configure func(*agent.Conf
 	rt := fake.New(fake.Config{Host: runtime.HostInfo{Hostname: fmt.Sprintf("fake-%d", i)}})
 	rt.AddImage("testapp:latest")
 	cfg := agent.Config{
-		Server: c.Endpoint, JoinToken: strings.TrimSpace(string(token)), DataDir: t.TempDir(), SecretsDir: t.TempDir(),
+		Server: "https://" + c.Server.Addr(), JoinToken: strings.TrimSpace(string(token)), DataDir: t.TempDir(), SecretsDir: t.TempDir(),
 		Resync: 100 * time.Millisecond, StopTimeout: 2 * time.Second, Logger: testLogger(),
 		AvailabilityZone: fmt.Sprintf("us-east-1%c", 'a'+i%3),
 	}
