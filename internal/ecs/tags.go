@@ -50,11 +50,6 @@ func validateTags(tags []Tag) ([]state.Tag, error) {
 	return out, nil
 }
 
-// errTagsFixed refuses TagResource and UntagResource on a task, rather than
-// pretend to change its tags.
-func errTagsFixed() error {
-	return invalidParam("Berth cannot change the tags of a task yet; give them to RunTask or StartTask.")
-}
 
 func errTooManyTags() error {
 	return invalidParam("Too many tags. A resource can have at most %d tags.", maxTags)
@@ -213,9 +208,20 @@ func (a *API) findTaggable(ctx context.Context, arn *string) (*taggable, error) 
 			if t == nil {
 				break
 			}
-			// Tasks take their tags from RunTask and StartTask; the store
-			// has no way yet to change them later.
-			return &taggable{tags: t.Tags}, nil
+			return &taggable{tags: t.Tags, update: func(ctx context.Context, change func([]state.Tag) ([]state.Tag, error)) error {
+				_, err := retryConflicts(ctx, func() (*state.Task, error) {
+					t := findTask(a.store.Snapshot(), c, clName, id)
+					if t == nil {
+						return nil, &awsapi.Error{Code: "ResourceNotFoundException", Message: "The specified resource could not be found."}
+					}
+					tags, err := change(t.Tags)
+					if err != nil {
+						return nil, err
+					}
+					return state.Do[*state.Task](ctx, a.store, &state.TagTask{TaskKey: t.ID, Tags: tags, ModifyIndex: t.ModifyIndex})
+				})
+				return err
+			}}, nil
 		}
 		i := findInstance(snap, c, clName, id)
 		if i == nil || i.Status == state.InstanceInactive {
@@ -253,9 +259,6 @@ func (a *API) TagResource(ctx context.Context, in *TagResourceInput) (*TagResour
 	if err != nil {
 		return nil, err
 	}
-	if t.update == nil {
-		return nil, errTagsFixed()
-	}
 	err = t.update(ctx, func(old []state.Tag) ([]state.Tag, error) {
 		merged := mergeTags(old, add)
 		if len(merged) > maxTags {
@@ -280,9 +283,6 @@ func (a *API) UntagResource(ctx context.Context, in *UntagResourceInput) (*Untag
 	t, err := a.findTaggable(ctx, in.ResourceArn)
 	if err != nil {
 		return nil, err
-	}
-	if t.update == nil {
-		return nil, errTagsFixed()
 	}
 	err = t.update(ctx, func(old []state.Tag) ([]state.Tag, error) {
 		return removeTags(old, in.TagKeys), nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -209,13 +210,34 @@ func TestTaskAndInstanceTags(t *testing.T) {
 	if got := listTags(t, c, task); !reflect.DeepEqual(got, map[string]string{"team": "a"}) {
 		t.Errorf("ListTagsForResource(task) = %v; want team=a", got)
 	}
-	// A task's tags are fixed: refused, and left as they were.
-	_, err = c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(task), Tags: tags("k", "v")})
-	wantError(t, "TagResource(task)", err, "InvalidParameterException", "")
-	_, err = c.UntagResource(ctx, &ecs.UntagResourceInput{ResourceArn: aws.String(task), TagKeys: []string{"team"}})
-	wantError(t, "UntagResource(task)", err, "InvalidParameterException", "")
-	if got := listTags(t, c, task); !reflect.DeepEqual(got, map[string]string{"team": "a"}) {
-		t.Errorf("task tags after refused changes = %v; want team=a", got)
+	// Once RUNNING, the task changes no more by itself.
+	w := ecs.NewTasksRunningWaiter(c, func(o *ecs.TasksRunningWaiterOptions) { o.MinDelay = 50 * time.Millisecond })
+	if err := w.Wait(ctx, &ecs.DescribeTasksInput{Tasks: []string{task}}, 30*time.Second); err != nil {
+		t.Fatalf("tasks-running waiter: %v", err)
+	}
+	before, err := c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{task}})
+	if err != nil || len(before.Tasks) != 1 {
+		t.Fatalf("DescribeTasks = %+v, %v", before, err)
+	}
+	if _, err := c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(task), Tags: tags("k", "v", "team", "b")}); err != nil {
+		t.Fatalf("TagResource(task) = %v", err)
+	}
+	if _, err := c.UntagResource(ctx, &ecs.UntagResourceInput{ResourceArn: aws.String(task), TagKeys: []string{"k"}}); err != nil {
+		t.Fatalf("UntagResource(task) = %v", err)
+	}
+	if got := listTags(t, c, task); !reflect.DeepEqual(got, map[string]string{"team": "b"}) {
+		t.Errorf("task tags after TagResource and UntagResource = %v; want team=b", got)
+	}
+	after, err := c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{task}, Include: []types.TaskField{types.TaskFieldTags}})
+	if err != nil || len(after.Tasks) != 1 {
+		t.Fatalf("DescribeTasks(include TAGS) = %+v, %v", after, err)
+	}
+	if got := after.Tasks[0].Tags; len(got) != 1 || aws.ToString(got[0].Key) != "team" || aws.ToString(got[0].Value) != "b" {
+		t.Errorf("DescribeTasks(include TAGS) tags = %+v; want team=b", got)
+	}
+	// A tag change is no change of the task's state.
+	if b, a := before.Tasks[0].Version, after.Tasks[0].Version; a != b {
+		t.Errorf("task version after tagging = %d; want %d, unchanged", a, b)
 	}
 
 	inst := tc.Agents[0].Agent.InstanceARN()

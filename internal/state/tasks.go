@@ -152,6 +152,7 @@ func init() {
 	register(func() Command { return new(StopTask) })
 	register(func() Command { return new(ReportTask) })
 	register(func() Command { return new(DeleteTask) })
+	register(func() Command { return new(TagTask) })
 	register(func() Command { return new(DeleteClientToken) })
 }
 
@@ -414,6 +415,34 @@ func (c *ReportTask) apply(tx *txn) (any, error) {
 		n.DesiredStatus = TaskStopped
 	}
 	n.Version++
+	n.ModifyIndex = tx.index
+	return n, tx.put(tableTasks, n)
+}
+
+// TagTask replaces a task's tags (TagResource, UntagResource) if the task
+// is unchanged since ModifyIndex. It is no change of the task's state: its
+// version stays, and the agent has nothing to do.
+type TagTask struct {
+	TaskKey     string
+	Tags        []Tag
+	ModifyIndex uint64
+}
+
+func (*TagTask) commandName() string { return "TagTask" }
+
+func (c *TagTask) apply(tx *txn) (any, error) {
+	old, err := first[Task](tx.Txn, tableTasks, c.TaskKey)
+	if err != nil {
+		return nil, err
+	}
+	if old == nil {
+		return nil, errdefs.New(errdefs.ErrNotFound, "task", "The referenced task was not found.")
+	}
+	if old.ModifyIndex != c.ModifyIndex {
+		return nil, errdefs.New(errdefs.ErrConflict, "task", "task %s changed concurrently", old.ARN)
+	}
+	n := old.Copy()
+	n.Tags = append([]Tag(nil), c.Tags...)
 	n.ModifyIndex = tx.index
 	return n, tx.put(tableTasks, n)
 }
