@@ -50,7 +50,6 @@ func validateTags(tags []Tag) ([]state.Tag, error) {
 	return out, nil
 }
 
-
 func errTooManyTags() error {
 	return invalidParam("Too many tags. A resource can have at most %d tags.", maxTags)
 }
