@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
@@ -20,8 +21,11 @@ type portAllocator struct {
 	held   map[string]bool // "tcp/1234" held by a live task of this agent
 }
 
+// newPortAllocator starts its scan at a random port of the range, so that
+// agents sharing a host (or a restarted agent, next to its adopted tasks)
+// seldom race each other for the same port between test-bind and bind.
 func newPortAllocator(lo, hi int) *portAllocator {
-	return &portAllocator{lo: lo, hi: hi, next: lo, held: map[string]bool{}}
+	return &portAllocator{lo: lo, hi: hi, next: lo + rand.IntN(hi-lo+1), held: map[string]bool{}}
 }
 
 // ephemeralRange reads the host's ephemeral port range, falling back to the
