@@ -32,22 +32,23 @@ type devCluster struct {
 	image  string
 	labels map[string]string
 	docker *client.Client
+	extra  []string // more flags for berth dev
 }
 
-func startDev(t *testing.T) *devCluster {
+func startDev(t *testing.T, extra ...string) *devCluster {
 	t.Helper()
 	ctx := context.Background()
 	image := testimage.Build(ctx, t) // skips without Docker, except under CI=true
 	d := &devCluster{t: t, bin: berthBinary(t), dir: t.TempDir(), addr: berthproc.FreeAddr(t), image: image,
-		labels: testimage.Labels(t), docker: testimage.Client(ctx, t)}
+		labels: testimage.Labels(t), docker: testimage.Client(ctx, t), extra: extra}
 	d.start()
 	return d
 }
 
 func (d *devCluster) start() {
 	d.t.Helper()
-	d.proc = startBerth(d.t, d.bin, "", nil, "dev", "--data-dir", d.dir, "--listen", d.addr,
-		"--task-cleanup-wait", "1h", "--log-level", "debug")
+	d.proc = startBerth(d.t, d.bin, "", nil, append([]string{"dev", "--data-dir", d.dir, "--listen", d.addr,
+		"--task-cleanup-wait", "1h", "--log-level", "debug"}, d.extra...)...)
 	if _, err := d.proc.waitReady(context.Background(), d.addr, 20*time.Second); err != nil {
 		d.t.Fatal(err)
 	}
