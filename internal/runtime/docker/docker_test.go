@@ -21,7 +21,12 @@ func TestSuite(t *testing.T) {
 		t.Fatalf("New() = %v", err)
 	}
 	t.Cleanup(func() { d.Close() })
-	runtimetest.Run(t, runtimetest.Harness{
+	runtimetest.Run(t, harness(d, image))
+}
+
+// harness runs the suite on d with the test image.
+func harness(d *docker.Docker, image string) runtimetest.Harness {
+	return runtimetest.Harness{
 		Setup: func(t *testing.T) runtimetest.Env {
 			return runtimetest.Env{
 				Runtime:  d,
@@ -31,7 +36,7 @@ func TestSuite(t *testing.T) {
 				FreePort: runtimetest.HostFreePort,
 			}
 		},
-	})
+	}
 }
 
 // TestSuiteLogsThroughAPI runs the suite's logs behaviours through the
@@ -43,18 +48,9 @@ func TestSuiteLogsThroughAPI(t *testing.T) {
 		t.Fatalf("New() = %v", err)
 	}
 	t.Cleanup(func() { d.Close() })
-	runtimetest.Run(t, runtimetest.Harness{
-		Groups: []string{"Logs"},
-		Setup: func(t *testing.T) runtimetest.Env {
-			return runtimetest.Env{
-				Runtime:  d,
-				Image:    image,
-				Labels:   testimage.Labels(t),
-				HTTPGet:  runtimetest.HostHTTPGet,
-				FreePort: runtimetest.HostFreePort,
-			}
-		},
-	})
+	h := harness(d, image)
+	h.Groups = []string{"Logs"}
+	runtimetest.Run(t, h)
 }
 
 // TestNegotiatesAPIVersion: the client speaks the engine's API version
