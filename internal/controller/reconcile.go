@@ -877,11 +877,11 @@ func (r *reconciler) trip(primary *state.Deployment) {
 	primary.Status = state.DeploymentActive
 	id := newDeploymentID(r.w.Rand)
 	d := state.Deployment{
-		ID: id, ServiceDeployment: randomAlnum(r.w.Rand, 22), Status: state.DeploymentPrimary,
+		ID: id, ServiceDeployment: primary.ServiceDeployment, Status: state.DeploymentPrimary,
 		TaskDefinition: target.TaskDefinition, LaunchType: target.LaunchType, DesiredCount: r.svc.DesiredCount,
 		RolloutState:       state.RolloutInProgress,
 		RolloutStateReason: fmt.Sprintf("ECS deployment circuit breaker: rolling back to deploymentId %s.", target.ID),
-		CreatedAt:          now, UpdatedAt: now, Rollback: true, RollbackTo: target.ID, Source: primary.TaskDefinition,
+		CreatedAt:          now, UpdatedAt: now, Rollback: true, RollbackTo: target.ID, RollbackOf: primary.ID, Source: primary.TaskDefinition,
 		Config: r.svc.DeploymentConfiguration,
 	}
 	r.svc.Deployments = append([]state.Deployment{d}, r.svc.Deployments...)
@@ -939,16 +939,6 @@ func newDeploymentID(r *rand.Rand) string {
 		b.WriteByte(byte('0' + r.IntN(10)))
 	}
 	return b.String()
-}
-
-func randomAlnum(r *rand.Rand, n int) string {
-	const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	r = rnd(r)
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = chars[r.IntN(len(chars))]
-	}
-	return string(b)
 }
 
 func newUUID(r *rand.Rand) string {

@@ -263,15 +263,32 @@ func TestCircuitBreakerRollsBack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DescribeServiceDeployments: %v", err)
 	}
-	failed := false
+	// As in ECS, the failed deployment and its rollback are one service
+	// deployment, which ends ROLLBACK_SUCCESSFUL: the first one's and this
+	// one's are all there are.
+	var statuses []types.ServiceDeploymentStatus
 	for _, d := range desc.ServiceDeployments {
-		if d.DeploymentCircuitBreaker != nil && d.DeploymentCircuitBreaker.FailureCount >= 3 &&
-			aws.ToString(d.TargetServiceRevision.Arn) != "" {
-			failed = true
+		statuses = append(statuses, d.Status)
+		if d.Status != types.ServiceDeploymentStatusRollbackSuccessful {
+			continue
+		}
+		if cb := d.DeploymentCircuitBreaker; cb == nil || cb.Status != types.ServiceDeploymentRollbackMonitorsStatusTriggered || cb.FailureCount < 3 {
+			t.Errorf("rolled back service deployment's circuit breaker = %+v; want TRIGGERED with >= 3 failures", cb)
+		}
+		if d.Rollback == nil || aws.ToString(d.Rollback.ServiceRevisionArn) == "" || d.Rollback.StartedAt == nil ||
+			!strings.HasPrefix(aws.ToString(d.Rollback.Reason), "ECS deployment circuit breaker: rolling back to deploymentId ") {
+			t.Errorf("rolled back service deployment's rollback = %+v; want the reason, start and revision", d.Rollback)
+		}
+		if d.FinishedAt == nil {
+			t.Error("rolled back service deployment has no finishedAt")
 		}
 	}
-	if !failed {
-		t.Errorf("no service deployment shows the tripped breaker with >= 3 failures")
+	slices.Sort(statuses)
+	if want := []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusRollbackSuccessful, types.ServiceDeploymentStatusSuccessful}; !slices.Equal(statuses, want) {
+		t.Errorf("service deployments after the rollback = %v; want %v", statuses, want)
+	}
+	if svc := describe(t, client, "web"); len(arns) > 0 && aws.ToString(svc.CurrentServiceDeployment) != arns[0] {
+		t.Errorf("currentServiceDeployment = %s; want the newest, %s", aws.ToString(svc.CurrentServiceDeployment), arns[0])
 	}
 }
 

@@ -122,6 +122,70 @@ func allDeployments(s *state.Service) []state.Deployment {
 	return append(append([]state.Deployment(nil), s.Deployments...), s.Past...)
 }
 
+// serviceDeployment is one service deployment: a deployment and, when the
+// circuit breaker rolled it back, the deployment that did (ECS shows the
+// two as one service deployment, whose status follows the rollback).
+type serviceDeployment struct {
+	d        *state.Deployment
+	rollback *state.Deployment // nil unless d was rolled back
+}
+
+// serviceDeploymentsOf pairs s's deployments into service deployments, in
+// allDeployments order. A rollback whose failed deployment is no longer
+// kept stands alone.
+func serviceDeploymentsOf(s *state.Service) []serviceDeployment {
+	all := allDeployments(s)
+	byID := map[string]int{}
+	for i := range all {
+		byID[all[i].ID] = i
+	}
+	rolledBack := map[int]*state.Deployment{}
+	for i := range all {
+		if r := &all[i]; r.Rollback && r.RollbackOf != "" {
+			if k, ok := byID[r.RollbackOf]; ok {
+				rolledBack[k] = r
+			}
+		}
+	}
+	var out []serviceDeployment
+	for i := range all {
+		d := &all[i]
+		if d.Rollback && d.RollbackOf != "" {
+			if _, ok := byID[d.RollbackOf]; ok {
+				continue // shown with the deployment it rolled back
+			}
+		}
+		out = append(out, serviceDeployment{d: d, rollback: rolledBack[i]})
+	}
+	return out
+}
+
+// status names the service deployment's state.
+func (sd serviceDeployment) status() string {
+	if r := sd.rollback; r != nil {
+		switch serviceDeploymentStatus(r) {
+		case "ROLLBACK_SUCCESSFUL", "SUCCESSFUL":
+			return "ROLLBACK_SUCCESSFUL"
+		case "ROLLBACK_IN_PROGRESS", "IN_PROGRESS":
+			return "ROLLBACK_IN_PROGRESS"
+		}
+		return "ROLLBACK_FAILED" // failed, or superseded before it finished
+	}
+	return serviceDeploymentStatus(sd.d)
+}
+
+// finishedAt is when the service deployment ended: with its rollback, if
+// it had one.
+func (sd serviceDeployment) finishedAt() time.Time {
+	if sd.rollback != nil {
+		if !sd.rollback.FinishedAt.IsZero() {
+			return sd.rollback.FinishedAt
+		}
+		return sd.rollback.StoppedAt
+	}
+	return sd.d.FinishedAt
+}
+
 // serviceDeploymentReason is the status reason of a service deployment:
 // its rollout state reason, unless it was superseded while in progress
 // (which that reason would still claim).
@@ -181,10 +245,11 @@ func optTime(t time.Time) *awsjson.Time {
 	return awsjson.Ptr(t)
 }
 
-// serviceDeploymentView renders deployment k of all (allDeployments(s));
-// counts are the service's tasks by deployment.
-func serviceDeploymentView(s *state.Service, all []state.Deployment, k int, counts map[string]taskCounts) ServiceDeployment {
-	d := &all[k]
+// serviceDeploymentView renders service deployment sd of s, whose
+// deployments are all (allDeployments(s)); counts are the service's tasks
+// by deployment.
+func serviceDeploymentView(s *state.Service, all []state.Deployment, sd serviceDeployment, counts map[string]taskCounts) ServiceDeployment {
+	d := sd.d
 	revision := func(d *state.Deployment) ServiceRevisionSummary {
 		n := counts[d.ID]
 		return ServiceRevisionSummary{
@@ -195,10 +260,10 @@ func serviceDeploymentView(s *state.Service, all []state.Deployment, k int, coun
 	out := ServiceDeployment{
 		ServiceDeploymentArn: serviceDeploymentARN(s, d.ServiceDeployment), ServiceArn: s.ARN, ClusterArn: s.ClusterARN,
 		CreatedAt: awsjson.At(d.CreatedAt), StartedAt: awsjson.Ptr(d.CreatedAt),
-		FinishedAt: optTime(d.FinishedAt), StoppedAt: optTime(d.StoppedAt),
+		FinishedAt: optTime(sd.finishedAt()), StoppedAt: optTime(d.StoppedAt),
 		UpdatedAt:              optTime(d.UpdatedAt),
 		SourceServiceRevisions: []ServiceRevisionSummary{},
-		Status:                 serviceDeploymentStatus(d), StatusReason: serviceDeploymentReason(d),
+		Status:                 sd.status(), StatusReason: serviceDeploymentReason(d),
 		DeploymentConfiguration:  deploymentConfigurationView(d.Config),
 		DeploymentCircuitBreaker: circuitBreakerView(d),
 	}
@@ -207,9 +272,9 @@ func serviceDeploymentView(s *state.Service, all []state.Deployment, k int, coun
 	// The revisions it replaces: while it is the PRIMARY, the older
 	// deployments still running; otherwise (or when there are none) the
 	// deployment it followed.
-	if d.Status == state.DeploymentPrimary && k < len(s.Deployments) {
+	if d.Status == state.DeploymentPrimary && slices.ContainsFunc(s.Deployments, func(o state.Deployment) bool { return o.ID == d.ID }) {
 		for i := range s.Deployments {
-			if i != k {
+			if s.Deployments[i].ID != d.ID {
 				out.SourceServiceRevisions = append(out.SourceServiceRevisions, revision(&s.Deployments[i]))
 			}
 		}
@@ -225,7 +290,12 @@ func serviceDeploymentView(s *state.Service, all []state.Deployment, k int, coun
 			out.SourceServiceRevisions = append(out.SourceServiceRevisions, revision(prev))
 		}
 	}
-	if d.Rollback {
+	if r := sd.rollback; r != nil {
+		out.Rollback = &Rollback{
+			Reason:    fmt.Sprintf("ECS deployment circuit breaker: rolling back to deploymentId %s.", r.RollbackTo),
+			StartedAt: awsjson.Ptr(r.CreatedAt), ServiceRevisionArn: serviceRevisionARN(s, r.RollbackTo),
+		}
+	} else if d.Rollback { // a rollback of a deployment no longer kept
 		out.Rollback = &Rollback{
 			Reason:    fmt.Sprintf("ECS deployment circuit breaker: rolling back to deploymentId %s.", d.RollbackTo),
 			StartedAt: awsjson.Ptr(d.CreatedAt), ServiceRevisionArn: serviceRevisionARN(s, d.RollbackTo),
@@ -263,35 +333,35 @@ func (a *API) ListServiceDeployments(ctx context.Context, in *ListServiceDeploym
 	if s == nil {
 		return nil, serviceNotFound()
 	}
-	all := allDeployments(s)
 	// Newest first: the key sorts by creation time, latest first.
-	key := func(d *state.Deployment) string {
-		return fmt.Sprintf("%019d/%s", math.MaxInt64-d.CreatedAt.UnixNano(), d.ServiceDeployment)
+	key := func(sd serviceDeployment) string {
+		return fmt.Sprintf("%019d/%s", math.MaxInt64-sd.d.CreatedAt.UnixNano(), sd.d.ServiceDeployment)
 	}
-	var matching []*state.Deployment
-	for i := range all {
-		d := &all[i]
-		if len(in.Status) > 0 && !slices.Contains(in.Status, serviceDeploymentStatus(d)) {
+	var matching []serviceDeployment
+	for _, sd := range serviceDeploymentsOf(s) {
+		d := sd.d
+		if len(in.Status) > 0 && !slices.Contains(in.Status, sd.status()) {
 			continue
 		}
 		if f := in.CreatedAt; f != nil && ((f.After != nil && d.CreatedAt.Before(f.After.Time)) || (f.Before != nil && d.CreatedAt.After(f.Before.Time))) {
 			continue
 		}
-		if after != "" && key(d) <= after {
+		if after != "" && key(sd) <= after {
 			continue
 		}
-		matching = append(matching, d)
+		matching = append(matching, sd)
 	}
-	slices.SortFunc(matching, func(x, y *state.Deployment) int { return strings.Compare(key(x), key(y)) })
+	slices.SortFunc(matching, func(x, y serviceDeployment) int { return strings.Compare(key(x), key(y)) })
 	page, next := paginate(slices.Values(matching), n, key)
 	out := &ListServiceDeploymentsOutput{ServiceDeployments: []ServiceDeploymentBrief{}, NextToken: next}
-	for _, d := range page {
+	for _, sd := range page {
+		d := sd.d
 		out.ServiceDeployments = append(out.ServiceDeployments, ServiceDeploymentBrief{
 			ServiceDeploymentArn: serviceDeploymentARN(s, d.ServiceDeployment), ServiceArn: s.ARN, ClusterArn: s.ClusterARN,
 			StartedAt: awsjson.Ptr(d.CreatedAt), CreatedAt: awsjson.At(d.CreatedAt),
-			FinishedAt:               optTime(d.FinishedAt),
+			FinishedAt:               optTime(sd.finishedAt()),
 			TargetServiceRevisionArn: serviceRevisionARN(s, d.ID),
-			Status:                   serviceDeploymentStatus(d), StatusReason: serviceDeploymentReason(d),
+			Status:                   sd.status(), StatusReason: serviceDeploymentReason(d),
 		})
 	}
 	return out, nil
@@ -331,11 +401,10 @@ func describeServiceDeployment(snap *state.Snapshot, c *awsapi.Caller, arn strin
 	if s == nil {
 		return ServiceDeployment{}, false
 	}
-	all := allDeployments(s)
-	for k := range all {
-		if all[k].ServiceDeployment == parts[2] {
+	for _, sd := range serviceDeploymentsOf(s) {
+		if sd.d.ServiceDeployment == parts[2] {
 			_, counts := countServiceTasks(snap.ServiceTasks(s.ID))
-			return serviceDeploymentView(s, all, k, counts), true
+			return serviceDeploymentView(s, allDeployments(s), sd, counts), true
 		}
 	}
 	return ServiceDeployment{}, false

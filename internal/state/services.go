@@ -103,9 +103,12 @@ type Deployment struct {
 	FinishedAt time.Time `json:",omitzero"`
 	StoppedAt  time.Time `json:",omitzero"`
 	// Rollback is true for a deployment the circuit breaker started to go
-	// back to RollbackTo (a deployment id).
+	// back to RollbackTo (a deployment id), after RollbackOf failed. It
+	// shares the failed deployment's service deployment, as in ECS: one
+	// service deployment that fails and rolls back.
 	Rollback   bool   `json:",omitempty"`
 	RollbackTo string `json:",omitempty"`
+	RollbackOf string `json:",omitempty"`
 	// Source is the task definition the service ran before this deployment.
 	Source string `json:",omitempty"`
 	// Config is the deployment configuration it was started with.
