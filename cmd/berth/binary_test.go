@@ -170,6 +170,7 @@ func TestBinaryCommands(t *testing.T) {
 			"credentials  " + credsPath + " (profile default)",
 			"AWS_SHARED_CREDENTIALS_FILE=" + credsPath,
 			"AWS_ENDPOINT_URL=http://" + addr,
+			"berth agent --server https://" + addr + " --join-token-file " + filepath.Join(work, "state", "join-token"),
 		}
 		banner := waitOutput(ctx, p, wantLines[len(wantLines)-1], 10*time.Second)
 		for _, want := range wantLines {

@@ -221,7 +221,12 @@ Use it from another shell:
          AWS_ENDPOINT_URL=http://%[1]s
   aws ecs create-cluster --cluster-name demo
 
-`, addr, filepath.Join(abs, server.CredentialsFile))
+Another agent joins over TLS (the join token pins this server's CA; for other hosts, start
+berth with --listen on an address they reach and --tls-name with the name they use):
+
+  berth agent --server https://%[1]s --join-token-file %[3]s --data-dir /var/lib/berth-agent
+
+`, addr, filepath.Join(abs, server.CredentialsFile), filepath.Join(abs, server.JoinTokenFile))
 }
 
 // applyEnv sets every flag that was not given on the command line from its
