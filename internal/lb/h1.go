@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,11 +43,14 @@ type h1conn struct {
 	state atomic.Int32
 	ip    string // the client's address, for X-Forwarded-For
 	addr  string // the same with its port
-	req   h1Request
-	resp  h1Response
-	watch *clientWatch
-	wdl   time.Time // the client write deadline last set
-	out   bool      // the connection went to net/http
+	// The client's address for source-ip conditions, parsed once.
+	ipAddr   netip.Addr
+	ipParsed bool
+	req      h1Request
+	resp     h1Response
+	watch    *clientWatch
+	wdl      time.Time // the client write deadline last set
+	out      bool      // the connection went to net/http
 }
 
 // serveConn is the fast path's loop over one client connection.
@@ -191,7 +195,11 @@ func (hc *h1conn) serve(cfg *httpConfig) bool {
 	req := &hc.req
 	ri := reqInfo{method: req.method, host: req.host, path: req.path, rawQuery: req.rawQuery, h: req}
 	if cfg.needIP {
-		ri.clientAddr, _ = netipAddrPort(hc.c.RemoteAddr().String())
+		if !hc.ipParsed {
+			hc.ipAddr, _ = netipAddrPort(hc.addr)
+			hc.ipParsed = true
+		}
+		ri.clientAddr = hc.ipAddr
 	}
 	rule := matchRule(cfg.rules, &ri)
 	if rule != nil && rule.act.kind == actForward && !rule.act.fwd.fastPath() {
@@ -547,15 +555,24 @@ func writeRequestHead(w *bufio.Writer, req *h1Request, cfg *httpConfig, client s
 	_, _ = w.WriteString(req.target)
 	_, _ = w.WriteString(" HTTP/1.1\r\n")
 	var xff, trace []byte
+	joined := false
 	for i := range req.hdrs {
 		n, v := req.name(i), req.value(i)
 		if skipRequestHeader(n, req.connTokens) {
 			switch {
 			case equalFoldBytes(n, "x-forwarded-for"):
-				if len(xff) > 0 {
-					xff = append(xff, ", "...)
+				// One header is used in place; several are joined in
+				// the request's reused buffer.
+				if len(xff) == 0 {
+					xff = v
+					break
 				}
-				xff = append(xff, v...)
+				if !joined {
+					req.xffBuf = append(req.xffBuf[:0], xff...)
+					joined = true
+				}
+				req.xffBuf = append(append(req.xffBuf, ", "...), v...)
+				xff = req.xffBuf
 			case equalFoldBytes(n, "x-amzn-trace-id"):
 				trace = v
 			case equalFoldBytes(n, "te") && hasTokenBytes(v, "trailers"):
@@ -587,19 +604,16 @@ func writeRequestHead(w *bufio.Writer, req *h1Request, cfg *httpConfig, client s
 	_, _ = w.WriteString("\r\nX-Forwarded-Port: ")
 	_, _ = w.WriteString(cfg.portStr)
 	_, _ = w.WriteString("\r\nX-Amzn-Trace-Id: ")
-	if len(trace) == 0 {
-		var id [40]byte
-		_, _ = w.Write(appendTraceRoot(id[:0], time.Now()))
-	} else {
-		_, _ = w.WriteString(traceID(string(trace), time.Now()))
-	}
+	// Small values are formatted into the writer's free space, not into
+	// strings.
+	_, _ = w.Write(appendTraceID(w.AvailableBuffer(), trace, time.Now()))
 	_, _ = w.WriteString("\r\n")
 	switch {
 	case req.chunked:
 		_, _ = w.WriteString("Transfer-Encoding: chunked\r\n")
 	case req.contentLength >= 0:
 		_, _ = w.WriteString("Content-Length: ")
-		_, _ = w.WriteString(strconv.FormatInt(req.contentLength, 10))
+		_, _ = w.Write(strconv.AppendInt(w.AvailableBuffer(), req.contentLength, 10))
 		_, _ = w.WriteString("\r\n")
 	}
 	_, _ = w.WriteString("\r\n")
@@ -624,7 +638,7 @@ func skipResponseHeader(n []byte, resp *h1Response) bool {
 // writeResponseHead writes a target's response head to the client.
 func writeResponseHead(w *bufio.Writer, resp *h1Response, cookies []string, closing bool) {
 	_, _ = w.WriteString("HTTP/1.1 ")
-	_, _ = w.WriteString(strconv.Itoa(resp.code))
+	_, _ = w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(resp.code), 10))
 	_ = w.WriteByte(' ')
 	_, _ = w.Write(resp.reason)
 	_, _ = w.WriteString("\r\n")
@@ -656,15 +670,15 @@ func writeResponseHead(w *bufio.Writer, resp *h1Response, cookies []string, clos
 func (hc *h1conn) writeGenerated(code int, text, contentType, location string, body []byte, closing bool) {
 	w := hc.writer()
 	_, _ = w.WriteString("HTTP/1.1 ")
-	_, _ = w.WriteString(strconv.Itoa(code))
+	_, _ = w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(code), 10))
 	_ = w.WriteByte(' ')
 	_, _ = w.WriteString(text)
 	_, _ = w.WriteString("\r\nServer: awselb/2.0\r\nDate: ")
-	_, _ = w.WriteString(time.Now().UTC().Format(http.TimeFormat))
+	_, _ = w.Write(time.Now().UTC().AppendFormat(w.AvailableBuffer(), http.TimeFormat))
 	_, _ = w.WriteString("\r\nContent-Type: ")
 	_, _ = w.WriteString(contentType)
 	_, _ = w.WriteString("\r\nContent-Length: ")
-	_, _ = w.WriteString(strconv.Itoa(len(body)))
+	_, _ = w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(len(body)), 10))
 	_, _ = w.WriteString("\r\n")
 	if location != "" {
 		_, _ = w.WriteString("Location: ")

@@ -194,13 +194,18 @@ type h1Request struct {
 	connTokens            [][]byte
 	bodyless              bool // no body follows the head
 	idempotentForRetrying bool
+	xffBuf                []byte // for joining X-Forwarded-For headers, reused
 }
 
 // parseRequest checks a request head and extracts what routing and
 // forwarding need. A request the fast path does not handle sets fallback;
 // errMalformed means 400.
 func (r *h1Request) parse() error {
-	*r = h1Request{head: r.head, contentLength: -1}
+	// The strings of the previous request on the connection are reused
+	// when the bytes repeat, as they mostly do on a kept-alive connection:
+	// no allocation for them.
+	prev := *r
+	*r = h1Request{head: r.head, contentLength: -1, xffBuf: r.xffBuf[:0]}
 	line := r.line
 	sp1 := bytes.IndexByte(line, ' ')
 	if sp1 <= 0 {
@@ -236,18 +241,22 @@ func (r *h1Request) parse() error {
 		return nil
 	}
 	r.method = internMethod(method)
-	r.target = string(target)
-	r.escapedPath, r.rawQuery = r.target, ""
-	if i := bytes.IndexByte(target, '?'); i >= 0 {
-		r.escapedPath, r.rawQuery = r.target[:i], r.target[i+1:]
-	}
-	r.path = r.escapedPath
-	if bytes.IndexByte(target[:len(r.escapedPath)], '%') >= 0 {
-		p, err := url.PathUnescape(r.escapedPath)
-		if err != nil {
-			return errMalformed
+	if prev.target != "" && string(target) == prev.target {
+		r.target, r.escapedPath, r.path, r.rawQuery = prev.target, prev.escapedPath, prev.path, prev.rawQuery
+	} else {
+		r.target = string(target)
+		r.escapedPath, r.rawQuery = r.target, ""
+		if i := bytes.IndexByte(target, '?'); i >= 0 {
+			r.escapedPath, r.rawQuery = r.target[:i], r.target[i+1:]
 		}
-		r.path = p
+		r.path = r.escapedPath
+		if bytes.IndexByte(target[:len(r.escapedPath)], '%') >= 0 {
+			p, err := url.PathUnescape(r.escapedPath)
+			if err != nil {
+				return errMalformed
+			}
+			r.path = p
+		}
 	}
 	hosts := 0
 	for i := range r.hdrs {
@@ -255,7 +264,11 @@ func (r *h1Request) parse() error {
 		switch {
 		case equalFoldBytes(n, "host"):
 			hosts++
-			r.host = string(v)
+			if string(v) == prev.host {
+				r.host = prev.host
+			} else {
+				r.host = string(v)
+			}
 		case equalFoldBytes(n, "content-length"):
 			cl, err := parseContentLength(v)
 			if err != nil || (r.contentLength >= 0 && cl != r.contentLength) {

@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -216,6 +217,35 @@ func traceID(in string, now time.Time) string {
 		return strings.Join(append([]string{"Root=" + id}, kept...), ";")
 	}
 	return strings.Join(append([]string{"Self=" + id}, kept...), ";")
+}
+
+// appendTraceID appends what traceID returns for in, without allocating.
+func appendTraceID(b []byte, in []byte, now time.Time) []byte {
+	start := len(b)
+	b = appendTraceRoot(b, now)
+	if len(in) == 0 {
+		return b
+	}
+	hasRoot := false
+	for f := range bytes.SplitSeq(in, []byte(";")) {
+		if bytes.HasPrefix(bytes.TrimSpace(f), []byte("Root=")) {
+			hasRoot = true
+			break
+		}
+	}
+	if hasRoot {
+		// "Root=" becomes "Self=", the id after it stays.
+		copy(b[start:], "Self=")
+	}
+	for f := range bytes.SplitSeq(in, []byte(";")) {
+		f = bytes.TrimSpace(f)
+		if len(f) == 0 || bytes.HasPrefix(f, []byte("Self=")) {
+			continue
+		}
+		b = append(b, ';')
+		b = append(b, f...)
+	}
+	return b
 }
 
 // appendTraceRoot appends "Root=1-<epoch seconds, 8 hex>-<24 random hex>".
