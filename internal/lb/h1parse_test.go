@@ -50,6 +50,9 @@ func TestParseReusedRequest(t *testing.T) {
 		"GET /a%20b?x=1 HTTP/1.1\r\nHost: h\r\n\r\n",
 		"GET /a%20b?x=2 HTTP/1.1\r\nHost: h2\r\n\r\n",
 		"POST /a%20b?x=2 HTTP/1.1\r\nHost: h2\r\nContent-Length: 0\r\n\r\n",
+		"PUT /a%20b?x=2 HTTP/1.1\r\nHost: h2\r\nContent-Length: 3\r\nContent-Length: 3\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+		"POST /a%20b?x=2 HTTP/1.1\r\nHost: h2\r\nTransfer-Encoding: chunked\r\nTrailer: X-Check\r\n\r\n",
+		"GET /a%20b?x=2 HTTP/1.0\r\nHost: h2\r\nConnection: keep-alive\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: \r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Hop\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: h\r\n\r\n",
@@ -66,6 +69,9 @@ func TestParseReusedRequest(t *testing.T) {
 		if g, w := requestFields(got[i]), requestFields(fresh[0]); !reflect.DeepEqual(g, w) {
 			t.Errorf("request %d (%q) after the others = %+v; alone %+v", i, h, g, w)
 		}
+	}
+	if r := got[5]; r.close || r.expect100 || !r.chunked || r.contentLength != -1 || !got[4].close || !got[6].fallback {
+		t.Errorf("request 5 after a closing one = close %v expect100 %v chunked %v length %d; want false false true -1", r.close, r.expect100, r.chunked, r.contentLength)
 	}
 	if got[1].path != "/a b" || got[1].rawQuery != "x=1" || got[2].host != "h2" {
 		t.Errorf("requests 1 and 2 = path %q query %q, host %q; want /a b, x=1, h2", got[1].path, got[1].rawQuery, got[2].host)
