@@ -360,12 +360,14 @@ func (a *API) BatchDeleteImage(ctx context.Context, in *BatchDeleteImageInput) (
 	if err := checkImageIDs(in.ImageIDs); err != nil {
 		return nil, err
 	}
+	// The images are read once and kept up to date with this call's own
+	// deletes, so that each ID is looked up as if read afresh.
+	imgs, err := a.images(s, name)
+	if err != nil {
+		return nil, err
+	}
 	out := &BatchDeleteImageOutput{ImageIDs: []ImageID{}, Failures: []ImageFailure{}}
 	for _, id := range in.ImageIDs {
-		imgs, err := a.images(s, name)
-		if err != nil {
-			return nil, err
-		}
 		img, code, reason := lookup(imgs, id)
 		if code != "" {
 			out.Failures = append(out.Failures, ImageFailure{ImageID: id, FailureCode: code, FailureReason: reason})
@@ -378,7 +380,12 @@ func (a *API) BatchDeleteImage(ctx context.Context, in *BatchDeleteImageInput) (
 					out.Failures = append(out.Failures, f)
 					continue
 				}
-				return nil, err
+				return nil, batchDeleteError(s, name, err)
+			}
+			// Its last tag gone, the image went too unless an index lists it.
+			img.Tags = slices.DeleteFunc(slices.Clone(img.Tags), func(t string) bool { return t == *id.ImageTag })
+			if len(img.Tags) == 0 && a.reg.Image(s, name, img.Digest) == nil {
+				imgs = slices.DeleteFunc(imgs, func(i *registry.Image) bool { return i == img })
 			}
 			out.ImageIDs = append(out.ImageIDs, ImageID{ImageDigest: ptr(d), ImageTag: id.ImageTag})
 			continue
@@ -389,8 +396,9 @@ func (a *API) BatchDeleteImage(ctx context.Context, in *BatchDeleteImageInput) (
 				out.Failures = append(out.Failures, f)
 				continue
 			}
-			return nil, err
+			return nil, batchDeleteError(s, name, err)
 		}
+		imgs = slices.DeleteFunc(imgs, func(i *registry.Image) bool { return i == img })
 		if len(tags) == 0 {
 			out.ImageIDs = append(out.ImageIDs, ImageID{ImageDigest: ptr(d)})
 		}
@@ -399,6 +407,17 @@ func (a *API) BatchDeleteImage(ctx context.Context, in *BatchDeleteImageInput) (
 		}
 	}
 	return out, nil
+}
+
+// batchDeleteError is the error of a delete that is no image's failure: a
+// repository deleted meanwhile is RepositoryNotFoundException, as reading
+// its images again would have found.
+func batchDeleteError(s registry.Scope, name string, err error) error {
+	var re *registry.Error
+	if errors.As(err, &re) && re.Code == registry.CodeNameUnknown {
+		return notFound(s.Account, name)
+	}
+	return err
 }
 
 func deleteFailure(id ImageID, err error) (ImageFailure, bool) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -428,4 +429,95 @@ func TestLayerUpload(t *testing.T) {
 	_, err = e.other.UploadLayerPart(ctx, &ecr.UploadLayerPartInput{RepositoryName: aws.String("app"), UploadId: up.UploadId,
 		PartFirstByte: aws.Int64(0), PartLastByte: aws.Int64(0), LayerPartBlob: []byte("x")})
 	wantError(t, "UploadLayerPart as another account", err, "RepositoryNotFoundException", "")
+}
+
+// TestBatchDeleteImageSequences: each image ID of a BatchDeleteImage sees
+// what the IDs before it deleted. The repository holds A (tags a and b),
+// S (tag solo), C (tag child) and the index I (tag multi) that lists C.
+func TestBatchDeleteImageSequences(t *testing.T) {
+	e := newEnv(t)
+	for i, tc := range []struct {
+		name     string
+		ids      []string // tag:T, digest:X or both:X:T
+		deleted  []string // X T, or X - for no tag
+		failures []string // code X T
+		left     []string
+	}{
+		{"both tags of one image", []string{"tag:a", "tag:b"},
+			[]string{"@A a", "@A b"}, nil, []string{"@C child", "@I multi", "@S solo"}},
+		{"an image, then its tag", []string{"digest:@A", "tag:a"},
+			[]string{"@A a", "@A b"}, []string{"ImageNotFound - a"}, []string{"@C child", "@I multi", "@S solo"}},
+		{"a last tag, then its image", []string{"tag:solo", "digest:@S"},
+			[]string{"@S solo"}, []string{"ImageNotFound @S -"}, []string{"@A a", "@A b", "@C child", "@I multi"}},
+		{"a listed image's last tag, then the image", []string{"tag:child", "digest:@C"},
+			[]string{"@C child"}, []string{"ImageReferencedByManifestList @C - [@I]"}, []string{"@A a", "@A b", "@C -", "@I multi", "@S solo"}},
+		{"an index, then the image it listed", []string{"digest:@I", "digest:@C"},
+			[]string{"@I multi", "@C child"}, nil, []string{"@A a", "@A b", "@S solo"}},
+		{"a listed image, then its index", []string{"digest:@C", "digest:@I"},
+			[]string{"@I multi"}, []string{"ImageReferencedByManifestList @C - [@I]"}, []string{"@A a", "@A b", "@C child", "@S solo"}},
+		{"one tag twice", []string{"tag:a", "tag:a"},
+			[]string{"@A a"}, []string{"ImageNotFound - a"}, []string{"@A b", "@C child", "@I multi", "@S solo"}},
+		{"a tag, then the image by digest and that tag", []string{"tag:a", "both:@A:a"},
+			[]string{"@A a"}, []string{"ImageNotFound @A a"}, []string{"@A b", "@C child", "@I multi", "@S solo"}},
+		{"a tag, then the image by digest and its other tag", []string{"tag:a", "both:@A:b"},
+			[]string{"@A a", "@A b"}, nil, []string{"@C child", "@I multi", "@S solo"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := fmt.Sprintf("seq%d", i)
+			e.createRepo(repo)
+			m, a := e.pushImage(repo, "a", []byte(`{"i":1}`))
+			e.http(http.MethodPut, "/v2/"+repo+"/manifests/b", m, "Content-Type", registry.MediaTypeDockerManifest)
+			_, solo := e.pushImage(repo, "solo", []byte(`{"i":2}`))
+			_, child := e.pushImage(repo, "child", []byte(`{"i":3}`))
+			idx := `{"schemaVersion":2,"mediaType":"` + registry.MediaTypeOCIIndex + `","manifests":[{"mediaType":"` + registry.MediaTypeDockerManifest + `","digest":"` + child + `","size":10}]}`
+			if resp, body := e.http(http.MethodPut, "/v2/"+repo+"/manifests/multi", []byte(idx), "Content-Type", registry.MediaTypeOCIIndex); resp.StatusCode != 201 {
+				t.Fatalf("PUT index = %d %s", resp.StatusCode, body)
+			}
+			names := strings.NewReplacer("@A", a, "@S", solo, "@C", child, "@I", sha([]byte(idx)))
+			var ids []types.ImageIdentifier
+			for _, id := range tc.ids {
+				kind, ref, _ := strings.Cut(id, ":")
+				switch kind {
+				case "tag":
+					ids = append(ids, types.ImageIdentifier{ImageTag: aws.String(ref)})
+				case "digest":
+					ids = append(ids, types.ImageIdentifier{ImageDigest: aws.String(names.Replace(ref))})
+				case "both":
+					x, tag, _ := strings.Cut(ref, ":")
+					ids = append(ids, types.ImageIdentifier{ImageDigest: aws.String(names.Replace(x)), ImageTag: aws.String(tag)})
+				}
+			}
+			out, err := e.c.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{RepositoryName: aws.String(repo), ImageIds: ids})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var deleted, failed []string
+			for _, id := range out.ImageIds {
+				deleted = append(deleted, idString(id))
+			}
+			for _, f := range out.Failures {
+				s := string(f.FailureCode) + " " + idString(*f.ImageId)
+				if f.FailureCode == types.ImageFailureCodeImageReferencedByManifestList {
+					s += " " + strings.TrimPrefix(aws.ToString(f.FailureReason), "Requested image referenced by manifest list: ")
+				}
+				failed = append(failed, strings.Replace(s, "  ", " - ", 1))
+			}
+			replaceAll := func(ss []string) []string {
+				var out []string
+				for _, s := range ss {
+					out = append(out, names.Replace(s))
+				}
+				return out
+			}
+			if want := replaceAll(tc.deleted); !slices.Equal(deleted, want) {
+				t.Errorf("BatchDeleteImage(%v) deleted %v; want %v", tc.ids, deleted, want)
+			}
+			if want := replaceAll(tc.failures); !slices.Equal(failed, want) {
+				t.Errorf("BatchDeleteImage(%v) failures %v; want %v", tc.ids, failed, want)
+			}
+			if got, want := listIDs(t, e.c, repo, ""), sorted(replaceAll(tc.left)...); !slices.Equal(got, want) {
+				t.Errorf("images after BatchDeleteImage(%v) = %v; want %v", tc.ids, got, want)
+			}
+		})
+	}
 }

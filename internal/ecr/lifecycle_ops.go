@@ -359,11 +359,15 @@ type evaluation struct {
 }
 
 // fingerprint changes whenever a repository's images, tags or lifecycle
-// policy change.
+// policy change, or the repository is created again. The registry's
+// generation tells image and tag changes without reading them; a
+// repository that has none yet (stored by an older Berth, unchanged since)
+// is fingerprinted by its images and tags instead.
 type fingerprint struct {
-	images, tags int
-	maxIndex     uint64
-	policy       string
+	created, generation uint64
+	images, tags        int
+	maxIndex            uint64
+	policy              string
 }
 
 // Run enforces lifecycle policies and completes previews until ctx ends:
@@ -422,19 +426,29 @@ func (a *API) pass(ctx context.Context, ws memdb.WatchSet) time.Duration {
 			continue
 		}
 		live[doc.ID] = true
-		imgs, err := a.reg.Images(s, name)
-		if err != nil {
-			continue // deleted meanwhile
-		}
-		fp := fingerprint{images: len(imgs), policy: st.Lifecycle}
-		for _, img := range imgs {
-			fp.tags += len(img.Tags)
-			fp.maxIndex = max(fp.maxIndex, img.Index)
+		// The generation is read before the images: a change between the
+		// two reads makes the next pass evaluate again, never miss it.
+		fp := fingerprint{created: doc.CreateIndex, generation: a.reg.Generation(s, name), policy: st.Lifecycle}
+		var imgs []*registry.Image
+		if fp.generation == 0 {
+			if imgs, err = a.reg.Images(s, name); err != nil {
+				continue // deleted meanwhile
+			}
+			fp.images = len(imgs)
+			for _, img := range imgs {
+				fp.tags += len(img.Tags)
+				fp.maxIndex = max(fp.maxIndex, img.Index)
+			}
 		}
 		last, ok := a.evaluated[doc.ID]
 		if ok && last.fingerprint == fp && now.Sub(last.at) < a.interval {
 			wait = min(wait, a.interval-now.Sub(last.at))
 			continue
+		}
+		if imgs == nil {
+			if imgs, err = a.reg.Images(s, name); err != nil {
+				continue // deleted meanwhile
+			}
 		}
 		if err := a.enforce(ctx, s, name, st.Lifecycle, imgs, now); err != nil {
 			a.log.Warn("lifecycle policy", "repository", name, "account", s.Account, "region", s.Region, "err", err)

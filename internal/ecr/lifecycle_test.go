@@ -3,6 +3,7 @@ package ecr_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/berthhq/berth/internal/awsapi"
 	ecrapi "github.com/berthhq/berth/internal/ecr"
 	"github.com/berthhq/berth/internal/registry"
+	"github.com/berthhq/berth/internal/state"
 )
 
 // rule builds one lifecycle rule as JSON.
@@ -352,4 +354,67 @@ func TestLifecyclePreview(t *testing.T) {
 	}
 	_, err = e.other.GetLifecyclePolicyPreview(ctx, &ecr.GetLifecyclePolicyPreviewInput{RepositoryName: aws.String("app")})
 	wantError(t, "GetLifecyclePolicyPreview as another account", err, "RepositoryNotFoundException", "")
+}
+
+// evaluated waits for the lifecycle loop to have evaluated repo's policy.
+func (e *env) evaluated(repo string) {
+	e.t.Helper()
+	e.waitFor("the policy of "+repo+" to be evaluated", func() bool {
+		got, err := e.c.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(repo)})
+		return err == nil && got.LastEvaluatedAt != nil
+	})
+}
+
+// TestLifecycleAfterTagDelete: deleting the tag of an image makes it
+// untagged, which the policy notices at once (the clock stands still, so
+// no periodic evaluation can).
+func TestLifecycleAfterTagDelete(t *testing.T) {
+	e := newEnv(t)
+	e.createRepo("app")
+	now := e.clock.Now()
+	d := e.pushAt("app", "v1", now.Add(-3*24*time.Hour), "old release")
+	text := policy(rule{Priority: 1, Selection: sinceDays("untagged", 2)})
+	if _, err := e.c.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String("app"), LifecyclePolicyText: aws.String(text)}); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	e.evaluated("app")
+	if got := e.digests("app"); !slices.Equal(got, []string{d}) {
+		t.Fatalf("images after the first evaluation = %v; want [%s]", got, d)
+	}
+	if resp, body := e.http("DELETE", "/v2/app/manifests/v1", nil); resp.StatusCode != 202 {
+		t.Fatalf("DELETE tag v1 = %d %s", resp.StatusCode, body)
+	}
+	e.waitFor("the untagged image to expire", func() bool { return len(e.digests("app")) == 0 })
+}
+
+// TestLifecycleOldRepository: a repository stored by a Berth that kept no
+// generation of its images is evaluated as before, and its pushes trigger
+// evaluations once it has one.
+func TestLifecycleOldRepository(t *testing.T) {
+	e := newEnv(t)
+	e.createRepo("app")
+	now := e.clock.Now()
+	var ds []string
+	for i := range 3 {
+		ds = append(ds, e.pushAt("app", "", now.Add(time.Duration(i-10)*time.Hour), fmt.Sprintf("untagged %d", i)))
+	}
+	// The registry's generation document of the repository, as an older
+	// Berth lacked it.
+	if _, err := state.Do[[]*state.Doc](ctx, e.srv.Store, &state.WriteDocs{Ops: []state.DocOp{
+		{Key: state.Key(registry.Namespace, "generation", account, region, "app"), Delete: true},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if g := e.reg.Generation(registry.Scope{Account: account, Region: region}, "app"); g != 0 {
+		t.Fatalf("Generation after deleting its document = %d; want 0", g)
+	}
+	text := policy(rule{Priority: 1, Selection: countMore("untagged", 1)}) + strings.Repeat(" ", 30)
+	if _, err := e.c.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String("app"), LifecyclePolicyText: aws.String(text)}); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	e.waitFor("the older untagged images to expire", func() bool { return slices.Equal(e.digests("app"), []string{ds[2]}) })
+	newer := e.pushAt("app", "", now, "untagged 3")
+	e.waitFor("a push to trigger the policy", func() bool { return slices.Equal(e.digests("app"), []string{newer}) })
 }

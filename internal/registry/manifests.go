@@ -256,12 +256,18 @@ func (r *Registry) putManifestOnce(ctx context.Context, s Scope, repo string, in
 	// Touching the repository document makes a concurrent delete of the
 	// repository conflict with this push.
 	ops := []state.DocOp{{Key: rd.ID, Value: rd.Value, IfIndex: rd.ModifyIndex}}
-	if !rp.TagIndex {
-		// Index the tags of a repository stored before the index, in the
-		// same write; this push's own tag writes follow and amend it.
-		rp.TagIndex = true
+	if !rp.TagIndex || !rp.ChildIndex {
+		// Index the tags and index children of a repository stored before
+		// those indexes, in the same write; this push's own writes follow
+		// and amend them.
+		if !rp.TagIndex {
+			ops = append(ops, indexTagOps(snap, s, repo)...)
+		}
+		if !rp.ChildIndex {
+			ops = append(ops, indexChildOps(snap, s, repo)...)
+		}
+		rp.TagIndex, rp.ChildIndex = true, true
 		ops[0].Value = encode(rp)
-		ops = append(ops, indexTagOps(snap, s, repo)...)
 	}
 
 	var missing MissingContent
@@ -331,6 +337,9 @@ func (r *Registry) putManifestOnce(ctx context.Context, s Scope, repo string, in
 			img.Subject = Digest(p.Subject.Digest)
 		}
 		ops = append(ops, state.DocOp{Key: manifestKey(s, repo, d), Value: encode(img), IfAbsent: true})
+		for _, c := range children {
+			ops = append(ops, state.DocOp{Key: childIndexKey(s, repo, c, d), Value: emptyDoc})
+		}
 		if img.Subject != "" {
 			ops = append(ops, state.DocOp{Key: referrerKey(s, repo, img.Subject, d), Value: json.RawMessage("{}")})
 		}
@@ -365,6 +374,7 @@ func (r *Registry) putManifestOnce(ctx context.Context, s Scope, repo string, in
 		img.Tags = tagNames(r.digestTags(snap, s, repo, d))
 		return &PutResult{Image: img, Unchanged: true}, nil
 	}
+	ops = append(ops, bumpGeneration(s, repo))
 	if _, err := state.Do[[]*state.Doc](ctx, r.store, &state.WriteDocs{Ops: ops}); err != nil {
 		return nil, err
 	}

@@ -47,6 +47,11 @@ type Repository struct {
 	// digestTagsPrefix. Repositories stored before that index existed get
 	// their entries with their next push; until then lookups scan.
 	TagIndex bool `json:"tagIndex,omitempty"`
+	// ChildIndex is set once every manifest an index of the repository
+	// lists has its entry under childIndexesPrefix. Repositories stored
+	// before that index existed get their entries with their next push;
+	// until then lookups scan.
+	ChildIndex bool `json:"childIndex,omitempty"`
 }
 
 // TagImmutable reports whether an existing tag may not be moved or pushed
@@ -150,6 +155,35 @@ func digestTagsPrefix(s Scope, repo string, d Digest) string {
 func repoDigestTagsPrefix(s Scope, repo string) string {
 	return state.KeyPrefix(Namespace, "digesttag", s.Account, s.Region, repo)
 }
+
+// childIndexKey is the entry of a manifest an index lists in the
+// child-to-index index, which finds the indexes that list one manifest
+// without reading every manifest of the repository. It is written and
+// deleted with the index's own document.
+func childIndexKey(s Scope, repo string, child, index Digest) string {
+	return state.Key(Namespace, "childindex", s.Account, s.Region, repo, string(child), string(index))
+}
+func childIndexesPrefix(s Scope, repo string, child Digest) string {
+	return state.KeyPrefix(Namespace, "childindex", s.Account, s.Region, repo, string(child))
+}
+func repoChildIndexesPrefix(s Scope, repo string) string {
+	return state.KeyPrefix(Namespace, "childindex", s.Account, s.Region, repo)
+}
+
+// generationKey is a repository's generation document: every write that
+// changes the repository's manifests or tags rewrites it, so that its
+// modify index tells a watcher whether they changed without reading them.
+func generationKey(s Scope, repo string) string {
+	return state.Key(Namespace, "generation", s.Account, s.Region, repo)
+}
+
+// bumpGeneration is the op that goes into every write changing a
+// repository's manifests or tags. It has no precondition: its value never
+// changes, only its modify index.
+func bumpGeneration(s Scope, repo string) state.DocOp {
+	return state.DocOp{Key: generationKey(s, repo), Value: emptyDoc}
+}
+
 func linkKey(s Scope, repo string, d Digest) string {
 	return state.Key(Namespace, "blob", s.Account, s.Region, repo, string(d))
 }
@@ -256,9 +290,10 @@ func (r *Registry) CreateRepository(ctx context.Context, s Scope, repo Repositor
 	if repo.Mutability == "" {
 		repo.Mutability = Mutable
 	}
-	repo.TagIndex = true // empty, so its index is complete
+	repo.TagIndex, repo.ChildIndex = true, true // empty, so its indexes are complete
 	_, err := state.Do[[]*state.Doc](ctx, r.store, &state.WriteDocs{Ops: []state.DocOp{
 		{Key: repoKey(s, repo.Name), Value: encode(repo), IfAbsent: true},
+		bumpGeneration(s, repo.Name),
 	}})
 	if isPrecondition(err) {
 		return nil, errdefs.New(errdefs.ErrAlreadyExists, KindRepository,
@@ -304,7 +339,7 @@ func (r *Registry) DeleteRepository(ctx context.Context, s Scope, name string, f
 		if repo == nil {
 			return nil, nameUnknown(s, name)
 		}
-		ops := []state.DocOp{{Key: d.ID, Delete: true, IfIndex: d.ModifyIndex}}
+		ops := []state.DocOp{{Key: d.ID, Delete: true, IfIndex: d.ModifyIndex}, {Key: generationKey(s, name), Delete: true}}
 		for _, prefix := range []string{manifestsPrefix(s, name), tagsPrefix(s, name)} {
 			for doc := range snap.Docs(nil, prefix, "") {
 				if !force {
@@ -314,7 +349,8 @@ func (r *Registry) DeleteRepository(ctx context.Context, s Scope, name string, f
 				ops = append(ops, state.DocOp{Key: doc.ID, Delete: true})
 			}
 		}
-		for _, prefix := range append([]string{linksPrefix(s, name), repoReferrersPrefix(s, name), repoDigestTagsPrefix(s, name)}, alsoPrefixes...) {
+		own := []string{linksPrefix(s, name), repoReferrersPrefix(s, name), repoDigestTagsPrefix(s, name), repoChildIndexesPrefix(s, name)}
+		for _, prefix := range append(own, alsoPrefixes...) {
 			for doc := range snap.Docs(nil, prefix, "") {
 				ops = append(ops, state.DocOp{Key: doc.ID, Delete: true})
 			}
@@ -324,6 +360,17 @@ func (r *Registry) DeleteRepository(ctx context.Context, s Scope, name string, f
 		}
 		return repo, nil
 	})
+}
+
+// Generation returns a value that changes with every write to the
+// manifests or tags of a repository: the modify index of its generation
+// document. It is 0 for a repository that does not exist, or that an older
+// Berth stored and nothing has changed since.
+func (r *Registry) Generation(s Scope, repo string) uint64 {
+	if d := r.store.Snapshot().Doc(generationKey(s, repo)); d != nil {
+		return d.ModifyIndex
+	}
+	return 0
 }
 
 // Images returns every image of a repository in digest order, with its
@@ -438,6 +485,22 @@ func indexTagOps(snap *state.Snapshot, s Scope, repo string) []state.DocOp {
 	return ops
 }
 
+// indexChildOps are the writes that give every manifest an index of a
+// repository stored before the child-to-index index lists its entry.
+func indexChildOps(snap *state.Snapshot, s Scope, repo string) []state.DocOp {
+	var ops []state.DocOp
+	for md := range snap.Docs(nil, manifestsPrefix(s, repo), "") {
+		img, err := decode[Image](md)
+		if err != nil {
+			continue
+		}
+		for _, c := range img.Children {
+			ops = append(ops, state.DocOp{Key: childIndexKey(s, repo, c, img.Digest), Value: emptyDoc})
+		}
+	}
+	return ops
+}
+
 var emptyDoc = json.RawMessage("{}")
 
 func tagsByDigest(snap *state.Snapshot, s Scope, repo string) map[Digest][]string {
@@ -485,8 +548,9 @@ func (r *Registry) DeleteTag(ctx context.Context, s Scope, repo, tag string, del
 		ops := []state.DocOp{
 			{Key: td.ID, Delete: true, IfIndex: td.ModifyIndex},
 			{Key: digestTagKey(s, repo, t.Digest, tag), Delete: true},
+			bumpGeneration(s, repo),
 		}
-		if deleteUntagged && len(r.digestTags(snap, s, repo, t.Digest)) == 1 && len(referencingIndexes(snap, s, repo, t.Digest)) == 0 {
+		if deleteUntagged && len(r.digestTags(snap, s, repo, t.Digest)) == 1 && len(r.referencingIndexes(snap, s, repo, t.Digest)) == 0 {
 			if md := snap.Doc(manifestKey(s, repo, t.Digest)); md != nil {
 				ops = r.deleteManifestOps(snap, s, repo, md) // with the tag
 			}
@@ -511,12 +575,12 @@ func (r *Registry) DeleteManifest(ctx context.Context, s Scope, repo string, d D
 			return nil, newError(CodeManifestUnknown, map[string]string{"digest": string(d)}, "")
 		}
 		if keepReferenced {
-			if refs := referencingIndexes(snap, s, repo, d); len(refs) > 0 {
+			if refs := r.referencingIndexes(snap, s, repo, d); len(refs) > 0 {
 				return nil, &Error{Code: CodeManifestInvalid, Message: "manifest is referenced by an index", Detail: refs, Status: 409}
 			}
 		}
 		tags := tagNames(r.digestTags(snap, s, repo, d))
-		ops := r.deleteManifestOps(snap, s, repo, md)
+		ops := append(r.deleteManifestOps(snap, s, repo, md), bumpGeneration(s, repo))
 		if _, err := state.Do[[]*state.Doc](ctx, r.store, &state.WriteDocs{Ops: ops}); err != nil {
 			return nil, err
 		}
@@ -527,14 +591,32 @@ func (r *Registry) DeleteManifest(ctx context.Context, s Scope, repo string, d D
 // ReferencedBy returns the digests of the indexes of a repository that
 // list d among their manifests.
 func (r *Registry) ReferencedBy(s Scope, repo string, d Digest) []Digest {
-	return referencingIndexes(r.store.Snapshot(), s, repo, d)
+	return r.referencingIndexes(r.store.Snapshot(), s, repo, d)
 }
 
-func referencingIndexes(snap *state.Snapshot, s Scope, repo string, d Digest) []Digest {
+// referencingIndexes returns the digests of the indexes that list d, in
+// digest order: through the child-to-index index when the repository has
+// one, else by reading every manifest of the repository.
+func (r *Registry) referencingIndexes(snap *state.Snapshot, s Scope, repo string, d Digest) []Digest {
+	rp, _ := r.repository(snap, s, repo)
+	if rp == nil {
+		return nil
+	}
 	var out []Digest
-	for doc := range snap.Docs(nil, manifestsPrefix(s, repo), "") {
-		img, err := decode[Image](doc)
-		if err == nil && slices.Contains(img.Children, d) {
+	if !rp.ChildIndex {
+		for doc := range snap.Docs(nil, manifestsPrefix(s, repo), "") {
+			img, err := decode[Image](doc)
+			if err == nil && slices.Contains(img.Children, d) {
+				out = append(out, img.Digest)
+			}
+		}
+		return out
+	}
+	// Each entry is checked against its index's document, so an entry left
+	// behind (an upgrade racing an index delete) is never reported.
+	for e := range snap.Docs(nil, childIndexesPrefix(s, repo, d), "") {
+		img := r.image(snap, s, repo, Digest(lastPart(e.ID)))
+		if img != nil && slices.Contains(img.Children, d) {
 			out = append(out, img.Digest)
 		}
 	}
@@ -542,7 +624,8 @@ func referencingIndexes(snap *state.Snapshot, s Scope, repo string, d Digest) []
 }
 
 // deleteManifestOps deletes a manifest document (if unchanged since it was
-// read), its tags and its referrer entry.
+// read), its tags, its referrer entry and, for an index, its children's
+// entries.
 func (r *Registry) deleteManifestOps(snap *state.Snapshot, s Scope, repo string, md *state.Doc) []state.DocOp {
 	ops := []state.DocOp{{Key: md.ID, Delete: true, IfIndex: md.ModifyIndex}}
 	img, err := decode[Image](md)
@@ -556,6 +639,9 @@ func (r *Registry) deleteManifestOps(snap *state.Snapshot, s Scope, repo string,
 	}
 	if img.Subject != "" {
 		ops = append(ops, state.DocOp{Key: referrerKey(s, repo, img.Subject, img.Digest), Delete: true})
+	}
+	for _, c := range img.Children {
+		ops = append(ops, state.DocOp{Key: childIndexKey(s, repo, c, img.Digest), Delete: true})
 	}
 	return ops
 }
@@ -580,6 +666,7 @@ func (r *Registry) DeleteImages(ctx context.Context, s Scope, repo string, imgs 
 	if len(ops) == 0 {
 		return nil
 	}
+	ops = append(ops, bumpGeneration(s, repo))
 	_, err := state.Do[[]*state.Doc](ctx, r.store, &state.WriteDocs{Ops: ops})
 	return err
 }
