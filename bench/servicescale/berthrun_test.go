@@ -95,6 +95,10 @@ func (b *bench) berthRun(ctx context.Context, br *berth, round int) (s sample, e
 	if err := b.berthTimeline(ctx, br, name, t0, s.Up); err != nil {
 		return s, err
 	}
+	if b.trace != nil {
+		b.t.Logf("round %d, berth: the agent's engine calls from UpdateService to the %dth start event: %s",
+			round, n, b.trace.summary(t0, starts[len(starts)-1].Time))
+	}
 
 	// N -> 0.
 	t1 := time.Now()

@@ -157,7 +157,7 @@ func buildReport(host hostInfo, cfg config, sw swarmState, samples []sample, dif
 	r := &report{Host: host, Swarm: sw, Samples: samples, Diffs: diffs, Summary: map[string]summary{},
 		Paired: map[string]float64{}, Fraction: map[string]float64{}, Timeline: map[string][]timeMark{},
 		Config: map[string]any{"rounds": cfg.rounds, "tasks": cfg.tasks, "floor_concurrency": cfg.floors, "poll": cfg.poll.String(),
-			"settle": cfg.settle.String(), "pull": cfg.pull, "task_healthy_after": cfg.healthyAfter}}
+			"settle": cfg.settle.String(), "pull": cfg.pull, "task_healthy_after": cfg.healthyAfter, "trace": cfg.trace}}
 	arms := []string{"berth", "swarm"}
 	for _, c := range cfg.floors {
 		arms = append(arms, floorName(c))
@@ -277,6 +277,9 @@ func (r *report) text() string {
 		h.StorageDriver, h.CgroupDriver, h.CgroupVersion, h.LogDriver)
 	fmt.Fprintf(&w, "rounds %v (+1 warm-up, discarded), Berth and Swarm alternating which goes first; poll %v; agent pull %v; --task-healthy-after %v; swarm initialised by the benchmark: %v\n",
 		cfg["rounds"], cfg["poll"], cfg["pull"], cfg["task_healthy_after"], r.Swarm.Initialised)
+	if cfg["trace"] == true {
+		fmt.Fprintf(&w, "TRACED: Berth's agent reached the engine through a recording proxy; its figures include the proxy and are diagnostics only\n")
+	}
 	fmt.Fprintf(&w, "CPU busy in the pauses between arms (other work on the box): median %.0f %%, max %.0f %%\n\n", r.Quiet.Median, r.Quiet.Max)
 
 	floor := r.Ceiling
@@ -372,8 +375,10 @@ func (r *report) text() string {
 		n, r.Summary["berth/up/steady_seen"].Median, r.Summary["swarm/up/steady_seen"].Median, r.ratioCell("up/steady_seen"), r.Paired["up/steady_seen"])
 	fmt.Fprintf(&w, "  %v -> 0, %vth die event: Berth %.0f ms vs Swarm %.0f ms = %s (per-round %.2f×) (informational)\n",
 		n, n, r.Summary["berth/down/die_last"].Median, r.Summary["swarm/down/die_last"].Median, r.ratioCell("down/die_last"), r.Paired["down/die_last"])
-	fmt.Fprintf(&w, "  ceiling (%s, %.0f ms to the %vth start): Berth reaches %.0f %% of it, Swarm %.0f %%\n",
-		floor, r.Summary[floor+"/up/start_last"].Median, n, 100*r.Fraction["berth"], 100*r.Fraction["swarm"])
+	if floor != "" {
+		fmt.Fprintf(&w, "  ceiling (%s, %.0f ms to the %vth start): Berth reaches %.0f %% of it, Swarm %.0f %%\n",
+			floor, r.Summary[floor+"/up/start_last"].Median, n, 100*r.Fraction["berth"], 100*r.Fraction["swarm"])
+	}
 	for _, dir := range []string{"up", "down"} {
 		total, with := 0, 0
 		for _, s := range r.Samples {

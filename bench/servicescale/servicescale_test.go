@@ -44,6 +44,7 @@ type config struct {
 	pull         string        // the agent's --image-pull-behavior
 	healthyAfter string        // berth dev --task-healthy-after
 	out          string        // JSON output file
+	trace        bool          // Berth's agent reaches the engine through a recording proxy
 }
 
 func loadConfig(t *testing.T) config {
@@ -94,6 +95,7 @@ func loadConfig(t *testing.T) config {
 	if s := os.Getenv("BERTH_BENCH_PULL"); s != "" {
 		c.pull = s
 	}
+	c.trace = os.Getenv("BERTH_BENCH_TRACE") == "1"
 	if s := os.Getenv("BERTH_BENCH_HEALTHY_AFTER"); s != "" {
 		c.healthyAfter = s
 	}
@@ -141,6 +143,28 @@ type bench struct {
 	mu        sync.Mutex
 	seq       int
 	inspected map[string]map[string]string // arm -> flattened HostConfig of its first container
+	trace     *traceProxy                  // nil unless BERTH_BENCH_TRACE=1
+}
+
+// startTrace starts the recording proxy in front of the engine's socket.
+func (b *bench) startTrace() *traceProxy {
+	b.t.Helper()
+	host := b.cli.DaemonHost()
+	if !strings.HasPrefix(host, "unix://") {
+		b.t.Fatalf("BERTH_BENCH_TRACE needs the engine on a unix socket, not %s", host)
+	}
+	// A short directory: unix socket paths are limited to 107 bytes.
+	dir, err := os.MkdirTemp("", "berth-ss-")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Cleanup(func() { os.RemoveAll(dir) })
+	p, err := startTraceProxy(dir, strings.TrimPrefix(host, "unix://"))
+	if err != nil {
+		b.t.Fatalf("trace proxy: %v", err)
+	}
+	b.t.Cleanup(p.close)
+	return p
 }
 
 // armLabels are the test's labels plus the arm's name.
@@ -184,8 +208,13 @@ func TestServiceScale(t *testing.T) {
 	sw := b.joinSwarm(ctx) // leaves again at the end if it initialised the swarm
 	t.Cleanup(func() { b.removeSwarmServices(context.WithoutCancel(ctx)) })
 
-	br := startBerth(ctx, t, bin, "--image-pull-behavior", cfg.pull, "--task-healthy-after", cfg.healthyAfter,
-		"--task-cleanup-wait", "1h", "--log-level", "debug")
+	berthArgs := []string{"--image-pull-behavior", cfg.pull, "--task-healthy-after", cfg.healthyAfter,
+		"--task-cleanup-wait", "1h", "--log-level", "debug"}
+	if cfg.trace {
+		b.trace = b.startTrace()
+		berthArgs = append(berthArgs, "--docker-host", b.trace.host())
+	}
+	br := startBerth(ctx, t, bin, berthArgs...)
 	b.registerTaskDefinition(ctx, br)
 	t.Cleanup(func() { b.removeBerthServices(context.WithoutCancel(ctx), br) })
 
