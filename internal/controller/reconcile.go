@@ -133,6 +133,9 @@ type reconciler struct {
 	insts   map[string]*InstanceView
 	stopped map[string]bool // tasks this plan stops
 	events  []string
+	// The running tasks this plan stops, and those it first drains from
+	// their target groups, by task id: for the service's events.
+	stoppedRunning, draining []string
 }
 
 // Reconcile decides one step for one service. It is pure: everything it
@@ -248,8 +251,12 @@ func (r *reconciler) stop(t *state.Task, reason string, now bool) {
 		if regs := r.registered(t); len(regs) > 0 {
 			r.plan.Deregister = append(r.plan.Deregister, regs...)
 			r.plan.Stop = append(r.plan.Stop, state.TaskStop{TaskKey: t.ID, StopCode: stopScheduler, Reason: reason, Deactivate: true})
+			r.draining = append(r.draining, t.TaskID)
 			return
 		}
+	}
+	if t.LastStatus == state.TaskRunning {
+		r.stoppedRunning = append(r.stoppedRunning, t.TaskID)
 	}
 	r.plan.Stop = append(r.plan.Stop, state.TaskStop{TaskKey: t.ID, StopCode: stopScheduler, Reason: reason, Now: now})
 }
@@ -352,6 +359,7 @@ func (r *reconciler) classify() (live []*liveTask, stopping map[string]int) {
 			if !r.held(t) {
 				r.stopped[t.ID] = true
 				r.plan.Stop = append(r.plan.Stop, state.TaskStop{TaskKey: t.ID, StopCode: cmpOr(t.StopCode, stopScheduler), Reason: t.StoppedReason})
+				r.stoppedRunning = append(r.stoppedRunning, t.TaskID)
 			}
 			stopping[t.InstanceKey]++
 			continue
@@ -761,7 +769,56 @@ func constraintsHold(c *placement.Candidate, req *placement.Request) bool {
 // finish updates the deployments' rollout states, retires empty old
 // deployments, trips the circuit breaker, finishes a deleted service and
 // records the steady state.
+// activityEvents says what the plan starts, drains, stops, registers and
+// deregisters, as ECS's service events do. They come before the step's
+// other events (a placement failure, say), which stay the latest.
+func (r *reconciler) activityEvents() {
+	name := r.svc.Name
+	var act []string
+	event := func(format string, args ...any) { act = append(act, fmt.Sprintf(format, args...)) }
+	tasks := func(ids []string) string {
+		var b strings.Builder
+		for i, id := range ids {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString("(task " + id + ")")
+		}
+		return b.String()
+	}
+	if len(r.stoppedRunning) > 0 {
+		event("service (%s) has stopped %d running tasks: %s.", name, len(r.stoppedRunning), tasks(r.stoppedRunning))
+	}
+	if len(r.draining) > 0 {
+		event("service (%s) has begun draining connections on %d tasks.", name, len(r.draining))
+	}
+	targets := func(verb string, ops []TargetOp) {
+		n := map[string]int{}
+		var groups []string
+		for _, op := range ops {
+			if n[op.TargetGroup] == 0 {
+				groups = append(groups, op.TargetGroup)
+			}
+			n[op.TargetGroup]++
+		}
+		for _, g := range groups {
+			event("service (%s) %s %d targets in (target-group %s)", name, verb, n[g], g)
+		}
+	}
+	targets("deregistered", r.plan.Deregister)
+	if len(r.plan.Start) > 0 {
+		ids := make([]string, len(r.plan.Start))
+		for i, t := range r.plan.Start {
+			ids[i] = t.TaskID
+		}
+		event("service (%s) has started %d tasks: %s.", name, len(ids), tasks(ids))
+	}
+	targets("registered", r.plan.Register)
+	r.events = append(act, r.events...)
+}
+
 func (r *reconciler) finish(live []*liveTask, stopping map[string]int) {
+	r.activityEvents()
 	now := r.w.Now
 	primary := r.svc.Primary()
 	alive := map[string]int{} // deployment id -> tasks live or stopping

@@ -594,6 +594,57 @@ func TestReconcileSteadyStateOnce(t *testing.T) {
 	}
 }
 
+// TestReconcileActivityEvents: a scale-out says which tasks it started and
+// a scale-in which it stopped, and the service reaches a steady state again
+// after each, as ECS's events do.
+func TestReconcileActivityEvents(t *testing.T) {
+	w := newWorld(1, 100, 200, 2)
+	d := w.w.Service.Deployments[0]
+	w.task(&d, 0, state.TaskRunning, time.Hour)
+	w.apply(Reconcile(w.w), time.Minute)
+	if lastEvent(w.w.Service) != "service (web) has reached a steady state." {
+		t.Fatalf("event = %q; want the steady state", lastEvent(w.w.Service))
+	}
+
+	w.w.Service.DesiredCount = 3
+	p := Reconcile(w.w)
+	if len(p.Start) != 2 {
+		t.Fatalf("scale out to 3: %d starts; want 2", len(p.Start))
+	}
+	want := fmt.Sprintf("service (web) has started 2 tasks: (task %s) (task %s).", p.Start[0].TaskID, p.Start[1].TaskID)
+	if p.Service == nil || lastEvent(p.Service) != want {
+		t.Fatalf("event after scale out = %q; want %q", lastEvent(p.Service), want)
+	}
+	for round := 0; round < 5 && !p.Empty(); round++ {
+		w.apply(p, 0)
+		w.settle()
+		w.tick(time.Minute)
+		p = Reconcile(w.w)
+	}
+	if lastEvent(w.w.Service) != "service (web) has reached a steady state." {
+		t.Fatalf("event after the scale out settled = %q; want the steady state again", lastEvent(w.w.Service))
+	}
+
+	w.w.Service.DesiredCount = 1
+	p = Reconcile(w.w)
+	if len(p.Stop) != 2 {
+		t.Fatalf("scale in to 1: %d stops; want 2", len(p.Stop))
+	}
+	var ids []string
+	for _, st := range p.Stop {
+		ids = append(ids, "(task "+lastPart(st.TaskKey)+")")
+	}
+	want = fmt.Sprintf("service (web) has stopped 2 running tasks: %s.", strings.Join(ids, " "))
+	if p.Service == nil || lastEvent(p.Service) != want {
+		t.Fatalf("event after scale in = %q; want %q", lastEvent(p.Service), want)
+	}
+}
+
+func lastPart(key string) string {
+	parts := state.KeyParts(key)
+	return parts[len(parts)-1]
+}
+
 // TestReconcileBoundsProperty checks on random services and tasks that no
 // step launches beyond maximumPercent or stops healthy tasks below
 // minimumHealthyPercent (when the service was within them).
@@ -677,6 +728,9 @@ func TestReconcileLoadBalancer(t *testing.T) {
 	if len(p.Register) != 1 || p.Register[0] != (TargetOp{TargetGroup: tg, Target: target}) {
 		t.Fatalf("Register = %+v; want the task's instance at its host port", p.Register)
 	}
+	if want := "service (web) registered 1 targets in (target-group " + tg + ")"; p.Service == nil || lastEvent(p.Service) != want {
+		t.Errorf("event = %q; want %q", lastEvent(p.Service), want)
+	}
 	if p.Service != nil && p.Service.Deployments[0].RolloutState == state.RolloutCompleted {
 		t.Fatalf("the deployment completed before the target was healthy")
 	}
@@ -698,6 +752,11 @@ func TestReconcileLoadBalancer(t *testing.T) {
 	if len(p.Deregister) != 1 || len(p.Stop) != 1 || !p.Stop[0].Deactivate {
 		t.Fatalf("scale-in: deregister %+v stop %+v; want a deregistration and a deactivation", p.Deregister, p.Stop)
 	}
+	for _, want := range []string{"service (web) has begun draining connections on 1 tasks.", "service (web) deregistered 1 targets in (target-group " + tg + ")"} {
+		if p.Service == nil || !strings.Contains(eventsText(p.Service), want) {
+			t.Errorf("events at scale-in = %q; want %q", eventsText(p.Service), want)
+		}
+	}
 	task.LastStatus = state.TaskDeactivating
 	w.w.Health[tg][0].State = "draining"
 	if p := Reconcile(w.w); len(p.Stop) != 0 {
@@ -707,6 +766,9 @@ func TestReconcileLoadBalancer(t *testing.T) {
 	p = Reconcile(w.w)
 	if len(p.Stop) != 1 || p.Stop[0].Deactivate || p.Stop[0].TaskKey != task.ID {
 		t.Fatalf("after release: stops %+v; want the task stopped", p.Stop)
+	}
+	if want := "service (web) has stopped 1 running tasks: (task " + task.TaskID + ")."; p.Service == nil || lastEvent(p.Service) != want {
+		t.Errorf("event after release = %q; want %q", lastEvent(p.Service), want)
 	}
 }
 
