@@ -766,9 +766,6 @@ func constraintsHold(c *placement.Candidate, req *placement.Request) bool {
 	return placement.Fit(&probe, &r) == ""
 }
 
-// finish updates the deployments' rollout states, retires empty old
-// deployments, trips the circuit breaker, finishes a deleted service and
-// records the steady state.
 // activityEvents says what the plan starts, drains, stops, registers and
 // deregisters, as ECS's service events do. They come before the step's
 // other events (a placement failure, say), which stay the latest.
@@ -817,6 +814,9 @@ func (r *reconciler) activityEvents() {
 	r.events = append(act, r.events...)
 }
 
+// finish updates the deployments' rollout states, retires empty old
+// deployments, trips the circuit breaker, finishes a deleted service and
+// records the steady state.
 func (r *reconciler) finish(live []*liveTask, stopping map[string]int) {
 	r.activityEvents()
 	now := r.w.Now
