@@ -79,8 +79,8 @@ func openStore(dir string, insts []*state.ContainerInstance) (*state.Store, func
 }
 
 // commit runs the requests as RunTask does, from clients goroutines: take
-// a snapshot, build the candidates from it (state.PlacementCandidate of
-// every instance with the tasks on it), placement.Place, state.NewTask for
+// a snapshot, build the candidates from it (through a state.Candidates,
+// which rebuilds those of the instances whose tasks changed), placement.Place, state.NewTask for
 // each placement, and apply one state.RunTasks command, which checks each
 // task against its instance's usage (the store's own accounting) and is
 // durable (fsync'd) when Apply returns. A conflict (an instance filled up
@@ -92,6 +92,7 @@ func commit(store *state.Store, reqs []request, clients int, seed uint64) (commi
 		first error
 	)
 	work := make(chan request)
+	var cache state.Candidates // shared by the clients, as RunTask calls share the API's
 	var wg sync.WaitGroup
 	start := time.Now()
 	for c := range clients {
@@ -99,7 +100,7 @@ func commit(store *state.Store, reqs []request, clients int, seed uint64) (commi
 			rnd := rand.New(rand.NewPCG(seed, uint64(100+c)))
 			var local commitRun
 			for r := range work {
-				if err := runTask(store, r, rnd, &local); err != nil {
+				if err := runTask(store, &cache, r, rnd, &local); err != nil {
 					mu.Lock()
 					first = cmpErr(first, err)
 					mu.Unlock()
@@ -136,25 +137,23 @@ func cmpErr(a, b error) error {
 
 // runTask is RunTask's placement and commit (internal/ecs/tasks.go) without
 // the API around it.
-func runTask(store *state.Store, r request, rnd *rand.Rand, run *commitRun) error {
+func runTask(store *state.Store, cache *state.Candidates, r request, rnd *rand.Rand, run *commitRun) error {
 	for attempt := 0; ; attempt++ {
 		t0 := time.Now()
 		snap := store.Snapshot()
 		var cands []placement.Candidate
-		insts := map[string]*state.ContainerInstance{}
 		for i := range snap.ContainerInstances(account, region, clusterName, "") {
 			if i.Status == state.InstanceInactive {
 				continue
 			}
-			cands = append(cands, state.PlacementCandidate(i, snap.TasksOnInstance(nil, i.ID), true))
-			insts[i.ID] = i
+			cands = append(cands, cache.Candidate(snap, i, true))
 		}
 		t1 := time.Now()
 		placed, failed := placement.Place(cands, r.req, rnd)
 		t2 := time.Now()
 		var tasks []*state.Task
 		for _, p := range placed {
-			tasks = append(tasks, state.NewTask(r.spec, insts[p.Key]))
+			tasks = append(tasks, state.NewTask(r.spec, snap.ContainerInstance(p.Key)))
 		}
 		var err error
 		var t3 time.Time

@@ -74,9 +74,10 @@ func (c *ServicesConfig) setDefaults() {
 // one command per service that needs a change; then it waits for a change
 // to services, tasks or instances, or for the earliest time-based event.
 type Services struct {
-	cfg ServicesConfig
-	log *slog.Logger
-	rnd *rand.Rand
+	cfg   ServicesConfig
+	log   *slog.Logger
+	rnd   *rand.Rand
+	cands state.Candidates
 }
 
 // NewServices returns a service controller.
@@ -248,7 +249,7 @@ func (s *Services) instances(snap *state.Snapshot, account, region, cluster stri
 		out = append(out, &InstanceView{
 			Inst: i,
 			Lost: silent > s.cfg.InstanceLostAfter,
-			Cand: state.PlacementCandidate(i, snap.TasksOnInstance(nil, i.ID), connected),
+			Cand: s.cands.Candidate(snap, i, connected),
 		})
 	}
 	return out

@@ -37,6 +37,7 @@ type API struct {
 	now         func() time.Time
 	agentGrace  time.Duration
 	targetGroup func(account, region, arn string) ([]string, bool)
+	cands       state.Candidates // RunTask's placement candidates
 }
 
 // New returns the ECS API over store.

@@ -309,18 +309,16 @@ func takeCandidate(c *placement.Candidate, req *placement.Request) {
 }
 
 // candidates are the cluster's registered (not INACTIVE) instances as
-// placement sees them, and the instances by candidate key.
-func (a *API) candidates(snap *state.Snapshot, cl *state.Cluster) ([]placement.Candidate, map[string]*state.ContainerInstance) {
+// placement sees them (their keys are the instances' keys in snap).
+func (a *API) candidates(snap *state.Snapshot, cl *state.Cluster) []placement.Candidate {
 	var cands []placement.Candidate
-	insts := map[string]*state.ContainerInstance{}
 	for i := range snap.ContainerInstances(cl.Account, cl.Region, cl.Name, "") {
 		if i.Status == state.InstanceInactive {
 			continue
 		}
-		cands = append(cands, state.PlacementCandidate(i, snap.TasksOnInstance(nil, i.ID), a.connected(i)))
-		insts[i.ID] = i
+		cands = append(cands, a.cands.Candidate(snap, i, a.connected(i)))
 	}
-	return cands, insts
+	return cands
 }
 
 // placementRand breaks the ties placement strategies leave.
@@ -384,7 +382,7 @@ func (a *API) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, er
 		if len(cons)+len(ls.constraints) > placement.MaxConstraints {
 			return nil, invalidParam("A task can have at most %d placement constraints, including those of its task definition.", placement.MaxConstraints)
 		}
-		cands, insts := a.candidates(snap, cluster)
+		cands := a.candidates(snap, cluster)
 		if len(cands) == 0 {
 			return nil, invalidParam("No Container Instances were found in your cluster.")
 		}
@@ -395,7 +393,7 @@ func (a *API) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, er
 		}
 		var tasks []*state.Task
 		for _, p := range placed {
-			tasks = append(tasks, state.NewTask(ls.spec, insts[p.Key]))
+			tasks = append(tasks, state.NewTask(ls.spec, snap.ContainerInstance(p.Key)))
 		}
 		if len(tasks) > 0 || tokenKey != "" {
 			stored, err := state.Do[[]*state.Task](ctx, a.store, &state.RunTasks{Tasks: tasks, TokenKey: tokenKey, RequestHash: reqHash})

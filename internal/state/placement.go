@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/berthhq/berth/internal/placement"
@@ -60,5 +61,8 @@ func PlacementCandidate(i *ContainerInstance, tasks []*Task, connected bool) pla
 			c.Query.RunningTasksCount++
 		}
 	}
+	// Candidates are shared (see Candidates): an append must not write
+	// into this slice's array.
+	c.Query.TaskGroups = slices.Clip(c.Query.TaskGroups)
 	return c
 }

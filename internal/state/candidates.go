@@ -1,0 +1,72 @@
+package state
+
+import (
+	"sync"
+
+	"github.com/berthhq/berth/internal/placement"
+)
+
+// Candidates builds placement candidates and keeps them until their
+// instance or the instance's tasks change, so that each placement call
+// (RunTask, a service's step) does not rebuild every instance of a large
+// cluster. It is safe for concurrent use. The candidates it returns share
+// their maps with the cache: callers must not change them (package
+// placement does not).
+type Candidates struct {
+	mu sync.Mutex
+	m  map[string]cachedCandidate
+}
+
+type cachedCandidate struct {
+	inst    *ContainerInstance  // the record it was built from; records are never changed in place
+	changed <-chan struct{}     // closes when a task on the instance changes
+	abandon <-chan struct{}     // closes when the tables are replaced
+	cand    placement.Candidate // as built for inst, with connected
+	query   placement.Instance  // a copy of *cand.Query
+}
+
+// Candidate is PlacementCandidate(i, the tasks on i in snap, connected).
+func (c *Candidates) Candidate(snap *Snapshot, i *ContainerInstance, connected bool) placement.Candidate {
+	c.mu.Lock()
+	e, ok := c.m[i.ID]
+	c.mu.Unlock()
+	if !ok || e.inst != i || closed(e.changed) || closed(e.abandon) {
+		it, err := snap.tx.Get(tableTasks, "instance", i.ID)
+		if err != nil {
+			return PlacementCandidate(i, snap.TasksOnInstance(nil, i.ID), connected)
+		}
+		var tasks []*Task
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			tasks = append(tasks, raw.(*Task))
+		}
+		e = cachedCandidate{inst: i, changed: it.WatchCh(), abandon: snap.abandon, cand: PlacementCandidate(i, tasks, connected)}
+		e.query = *e.cand.Query
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[string]cachedCandidate{}
+		}
+		c.m[i.ID] = e
+		c.mu.Unlock()
+	}
+	cand := e.cand
+	if cand.Query.AgentConnected != connected {
+		// Connected follows the clock, not the tables.
+		q := e.query
+		q.AgentConnected = connected
+		cand.Query = &q
+		cand.Eligible = i.Status == InstanceActive && connected
+	}
+	return cand
+}
+
+func closed(ch <-chan struct{}) bool {
+	if ch == nil {
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
