@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -214,11 +215,15 @@ func Place(cands []Candidate, req Request, rnd *rand.Rand) ([]Placement, []Failu
 
 	// Slots in Key order, so that ties and rnd's draws do not depend on the
 	// order the caller listed its instances in.
-	slots := make([]*slot, len(cands))
-	for k := range cands {
-		slots[k] = &slot{c: &cands[k], usedCPU: cands[k].UsedCPU, usedMemory: cands[k].UsedMemory}
+	slots := make([]slot, len(cands))
+	order := keyOrder(cands)
+	for k := range slots {
+		c := &cands[k]
+		if order != nil {
+			c = &cands[order[k]]
+		}
+		slots[k] = slot{c: c, usedCPU: c.UsedCPU, usedMemory: c.UsedMemory}
 	}
-	slices.SortStableFunc(slots, func(a, b *slot) int { return strings.Compare(a.c.Key, b.c.Key) })
 
 	// Spread on an attribute balances across every eligible instance of the
 	// cluster, not only those that can take the task now.
@@ -228,8 +233,8 @@ func Place(cands []Candidate, req Request, rnd *rand.Rand) ([]Placement, []Failu
 			continue
 		}
 		counts := map[string]int{}
-		for _, s := range slots {
-			if s.c.Eligible {
+		for k := range slots {
+			if s := &slots[k]; s.c.Eligible {
 				counts[attributeBucket(s.query(), st.attr)] += s.group(req.Group)
 			}
 		}
@@ -244,7 +249,8 @@ func Place(cands []Candidate, req Request, rnd *rand.Rand) ([]Placement, []Failu
 	for n := 0; n < req.Count; n++ {
 		feasible = feasible[:0]
 		best, found := Failure{Reason: ReasonAgent}, false // AGENT: there is no instance at all
-		for _, s := range slots {
+		for k := range slots {
+			s := &slots[k]
 			reason := s.fit(&req, cons)
 			switch {
 			case reason == "":
@@ -269,6 +275,66 @@ func Place(cands []Candidate, req Request, rnd *rand.Rand) ([]Placement, []Failu
 		placed = append(placed, Placement{Key: s.c.Key})
 	}
 	return placed, failures
+}
+
+// keyOrder returns the indexes of cands in Key order, stable among equal
+// keys, or nil when cands are in Key order already (as a snapshot lists
+// them).
+func keyOrder(cands []Candidate) []int32 {
+	if slices.IsSortedFunc(cands, func(a, b Candidate) int { return strings.Compare(a.Key, b.Key) }) {
+		return nil
+	}
+	// Keys mostly share a prefix (account, region, cluster): sort on the 8
+	// bytes after it, and compare whole keys only where those are equal.
+	p := len(cands[0].Key)
+	for k := range cands {
+		key := cands[k].Key
+		if len(key) >= p && key[:p] == cands[0].Key[:p] {
+			continue
+		}
+		p = min(p, len(key))
+		for j := 0; j < p; j++ {
+			if key[j] != cands[0].Key[j] {
+				p = j
+				break
+			}
+		}
+	}
+	type entry struct {
+		head uint64 // bytes p to p+8 of the key, big-endian, 0-padded
+		k    int32
+	}
+	es := make([]entry, len(cands))
+	for k := range cands {
+		es[k] = entry{head: keyHead(cands[k].Key[p:]), k: int32(k)}
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		if a.head != b.head {
+			return cmp.Compare(a.head, b.head)
+		}
+		if c := strings.Compare(cands[a.k].Key[p:], cands[b.k].Key[p:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.k, b.k)
+	})
+	out := make([]int32, len(es))
+	for k, e := range es {
+		out[k] = e.k
+	}
+	return out
+}
+
+// keyHead is the first 8 bytes of s as a big-endian number, padded with
+// zeros: when the heads of two strings differ, they order the strings.
+func keyHead(s string) uint64 {
+	var h uint64
+	for k := 0; k < 8; k++ {
+		h <<= 8
+		if k < len(s) {
+			h |= uint64(s[k])
+		}
+	}
+	return h
 }
 
 // Fit reports why one task of req does not fit on c: "" if it fits, else the
