@@ -166,15 +166,22 @@ type Failure struct {
 	Reason string // "RESOURCE:CPU", "RESOURCE:MEMORY", "RESOURCE:PORTS", "ATTRIBUTE", "AGENT"
 }
 
-// closeness ranks failure reasons: the higher, the closer the instance came
-// to taking the task.
-var closeness = map[string]int{
-	ReasonAgent:     1,
-	ReasonCPU:       2,
-	ReasonMemory:    3,
-	ReasonPorts:     4,
-	ReasonAttribute: 5,
-}
+// reason is why a task does not fit on an instance, fits if it does; the
+// higher, the closer the instance came to taking the task.
+type reason uint8
+
+const (
+	fits reason = iota
+	noAgent
+	noCPU
+	noMemory
+	noPorts
+	noAttribute
+)
+
+var reasonNames = [...]string{fits: "", noAgent: ReasonAgent, noCPU: ReasonCPU, noMemory: ReasonMemory, noPorts: ReasonPorts, noAttribute: ReasonAttribute}
+
+func (r reason) String() string { return reasonNames[r] }
 
 // Place places req.Count tasks one by one: each goes through the resource
 // filter (CPU, memory, host ports), then the constraints, then the
@@ -214,67 +221,119 @@ func Place(cands []Candidate, req Request, rnd *rand.Rand) ([]Placement, []Failu
 	}
 
 	// Slots in Key order, so that ties and rnd's draws do not depend on the
-	// order the caller listed its instances in.
+	// order the caller listed its instances in. Whether a task fits on a
+	// slot depends on that slot alone, so it is worked out once here and
+	// again only for the slot that takes a task.
 	slots := make([]slot, len(cands))
 	order := keyOrder(cands)
+	needGroup := false // whether anything reads slot.n
+	for _, c := range cons {
+		needGroup = needGroup || c.distinct
+	}
+	for _, st := range strats {
+		needGroup = needGroup || st.kind == spreadInstance || st.kind == spreadAttribute
+	}
 	for k := range slots {
 		c := &cands[k]
 		if order != nil {
 			c = &cands[order[k]]
 		}
-		slots[k] = slot{c: c, usedCPU: c.UsedCPU, usedMemory: c.UsedMemory}
+		s := &slots[k]
+		*s = slot{c: c, usedCPU: c.UsedCPU, usedMemory: c.UsedMemory}
+		if needGroup {
+			s.n = c.Groups[req.Group]
+		}
+		s.reason = s.fit(&req, cons)
 	}
 
 	// Spread on an attribute balances across every eligible instance of the
 	// cluster, not only those that can take the task now.
-	spreads := make([]map[string]int, len(strats))
+	spreads := make([]spreadCounts, len(strats))
 	for k, st := range strats {
-		if st.kind != spreadAttribute {
-			continue
+		if st.kind == spreadAttribute {
+			spreads[k] = newSpreadCounts(slots, st.attr)
 		}
-		counts := map[string]int{}
-		for k := range slots {
-			if s := &slots[k]; s.c.Eligible {
-				counts[attributeBucket(s.query(), st.attr)] += s.group(req.Group)
-			}
-		}
-		spreads[k] = counts
 	}
 
+	feasible := make([]int32, 0, len(slots)) // slot indexes, in Key order
+	for k := range slots {
+		if slots[k].reason == fits {
+			feasible = append(feasible, int32(k))
+		}
+	}
 	var (
 		placed   []Placement
 		failures []Failure
-		feasible = make([]*slot, 0, len(slots))
+		set      = make([]int32, 0, len(feasible))
 	)
 	for n := 0; n < req.Count; n++ {
-		feasible = feasible[:0]
-		best, found := Failure{Reason: ReasonAgent}, false // AGENT: there is no instance at all
-		for k := range slots {
-			s := &slots[k]
-			reason := s.fit(&req, cons)
-			switch {
-			case reason == "":
-				feasible = append(feasible, s)
-			case !found || closeness[reason] > closeness[best.Reason]:
-				best, found = Failure{ARN: s.c.ARN, Reason: reason}, true
-			}
-		}
 		if len(feasible) == 0 {
+			f := closest(slots)
 			for ; n < req.Count; n++ {
-				failures = append(failures, best)
+				failures = append(failures, f)
 			}
 			break
 		}
-		s := choose(feasible, strats, spreads, &req, rnd)
-		for k, st := range strats {
-			if st.kind == spreadAttribute {
-				spreads[k][attributeBucket(s.query(), st.attr)]++
+		k := choose(append(set[:0], feasible...), slots, strats, spreads, &req, rnd)
+		s := &slots[k]
+		for j := range spreads {
+			if sc := &spreads[j]; sc.counts != nil {
+				sc.counts[sc.bucket[k]]++
 			}
 		}
 		s.take(&req)
+		if s.reason = s.fit(&req, cons); s.reason != fits {
+			at, _ := slices.BinarySearch(feasible, k)
+			feasible = slices.Delete(feasible, at, at+1)
+		}
+		if placed == nil {
+			placed = make([]Placement, 0, req.Count)
+		}
 		placed = append(placed, Placement{Key: s.c.Key})
 	}
 	return placed, failures
+}
+
+// closest is the failure of a task that fits on none of slots: the first
+// instance by Key among those that came closest to taking it.
+func closest(slots []slot) Failure {
+	f, best := Failure{Reason: ReasonAgent}, fits // AGENT: there is no instance at all
+	for k := range slots {
+		if r := slots[k].reason; r > best {
+			f, best = Failure{ARN: slots[k].c.ARN, Reason: r.String()}, r
+		}
+	}
+	return f
+}
+
+// spreadCounts are the tasks of the request's group in each bucket of a
+// spread attribute, on eligible instances.
+type spreadCounts struct {
+	bucket []int32 // per slot; 0 is the bucket of instances without the attribute
+	counts []int   // per bucket
+}
+
+func newSpreadCounts(slots []slot, attr string) spreadCounts {
+	sc := spreadCounts{bucket: make([]int32, len(slots)), counts: []int{0}}
+	values := map[string]int32{}
+	for k := range slots {
+		s := &slots[k]
+		b := int32(0)
+		if q := s.c.Query; q != nil {
+			if v, ok := q.Attributes[attr]; ok {
+				if b, ok = values[v]; !ok {
+					b = int32(len(sc.counts))
+					values[v] = b
+					sc.counts = append(sc.counts, 0)
+				}
+			}
+		}
+		sc.bucket[k] = b
+		if s.c.Eligible {
+			sc.counts[b] += s.n
+		}
+	}
+	return sc
 }
 
 // keyOrder returns the indexes of cands in Key order, stable among equal
@@ -342,39 +401,48 @@ func keyHead(s string) uint64 {
 // RESOURCE:PORTS, then ATTRIBUTE for a constraint c fails. req.Count and
 // req.Strategies are not used.
 func Fit(c *Candidate, req *Request) string {
-	s := &slot{c: c, usedCPU: c.UsedCPU, usedMemory: c.UsedMemory}
-	return s.fit(req, compileConstraints(req.Constraints))
+	s := &slot{c: c, usedCPU: c.UsedCPU, usedMemory: c.UsedMemory, n: c.Groups[req.Group]}
+	return s.fit(req, compileConstraints(req.Constraints)).String()
 }
 
-// choose narrows the feasible slots with each strategy in turn and breaks
-// the remaining tie.
-func choose(set []*slot, strats []strategy, spreads []map[string]int, req *Request, rnd *rand.Rand) *slot {
+// choose narrows set, feasible slot indexes in Key order, with each
+// strategy in turn and breaks the remaining tie. It reuses set's array.
+func choose(set []int32, slots []slot, strats []strategy, spreads []spreadCounts, req *Request, rnd *rand.Rand) int32 {
 	for k, st := range strats {
 		if len(set) == 1 {
 			break
 		}
-		if st.kind == random {
+		switch st.kind {
+		case random:
 			return set[pick(len(set), rnd)]
+		case binpackCPU:
+			set = keepLowest(set, func(i int32) int64 { return slots[i].c.CPU - slots[i].usedCPU - req.CPU })
+		case binpackMemory:
+			set = keepLowest(set, func(i int32) int64 { return slots[i].c.Memory - slots[i].usedMemory - req.Memory })
+		case spreadInstance:
+			set = keepLowest(set, func(i int32) int64 { return int64(slots[i].n) })
+		case spreadAttribute:
+			sc := &spreads[k]
+			set = keepLowest(set, func(i int32) int64 { return int64(sc.counts[sc.bucket[i]]) })
 		}
-		if st.kind == none {
-			continue
-		}
-		score := func(s *slot) int64 {
-			switch st.kind {
-			case binpackCPU:
-				return s.c.CPU - s.usedCPU - req.CPU
-			case binpackMemory:
-				return s.c.Memory - s.usedMemory - req.Memory
-			case spreadInstance:
-				return int64(s.group(req.Group))
-			case spreadAttribute:
-				return int64(spreads[k][attributeBucket(s.query(), st.attr)])
-			}
-			return 0
-		}
-		set = keepBest(set, score, false)
 	}
 	return set[pick(len(set), rnd)]
+}
+
+// keepLowest keeps the elements of set with the lowest score, in their
+// order. It reuses set's array.
+func keepLowest(set []int32, score func(int32) int64) []int32 {
+	low := score(set[0])
+	for _, i := range set[1:] {
+		low = min(low, score(i))
+	}
+	out := set[:0]
+	for _, i := range set {
+		if score(i) == low {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // keepBest keeps the elements of set with the lowest score (the highest if
@@ -411,6 +479,8 @@ func pick(n int, rnd *rand.Rand) int {
 type slot struct {
 	c                   *Candidate
 	usedCPU, usedMemory int64
+	n                   int    // tasks of the request's group on it (when Place needs it)
+	reason              reason // whether one more task of the request fits
 	copied              bool
 	tcp, udp            map[int32]bool
 	groups              map[string]int
@@ -422,13 +492,6 @@ func (s *slot) query() *Instance {
 		return s.q
 	}
 	return s.c.Query
-}
-
-func (s *slot) group(g string) int {
-	if s.copied {
-		return s.groups[g]
-	}
-	return s.c.Groups[g]
 }
 
 func (s *slot) port(tcp bool, p int32) bool {
@@ -443,37 +506,37 @@ func (s *slot) port(tcp bool, p int32) bool {
 	return s.c.PortsUDP[p]
 }
 
-func (s *slot) fit(req *Request, cons []constraint) string {
+func (s *slot) fit(req *Request, cons []constraint) reason {
 	if !s.c.Eligible {
-		return ReasonAgent
+		return noAgent
 	}
 	if s.usedCPU+req.CPU > s.c.CPU {
-		return ReasonCPU
+		return noCPU
 	}
 	if s.usedMemory+req.Memory > s.c.Memory {
-		return ReasonMemory
+		return noMemory
 	}
 	for _, p := range req.PortsTCP {
 		if p != 0 && s.port(true, p) {
-			return ReasonPorts
+			return noPorts
 		}
 	}
 	for _, p := range req.PortsUDP {
 		if p != 0 && s.port(false, p) {
-			return ReasonPorts
+			return noPorts
 		}
 	}
 	for _, c := range cons {
 		switch {
 		case c.distinct:
-			if s.group(req.Group) > 0 {
-				return ReasonAttribute
+			if s.n > 0 {
+				return noAttribute
 			}
 		case c.expr == nil || !c.expr.Match(s.query()):
-			return ReasonAttribute
+			return noAttribute
 		}
 	}
-	return ""
+	return fits
 }
 
 // take records one task of req on s.
@@ -504,6 +567,7 @@ func (s *slot) take(req *Request) {
 		}
 	}
 	s.groups[req.Group]++
+	s.n++
 	if req.Group != "" && !slices.Contains(s.q.TaskGroups, req.Group) {
 		// Clipped above, so this never writes into the caller's array.
 		s.q.TaskGroups = append(s.q.TaskGroups, req.Group)

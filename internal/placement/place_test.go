@@ -779,6 +779,7 @@ func checkErr(t *testing.T, call string, err error, want string) {
 // memberOf, accounts for every task, and fails only when no instance fits,
 // naming the closest.
 func TestPlaceProperties(t *testing.T) {
+	closeness := map[string]int{"AGENT": 1, "RESOURCE:CPU": 2, "RESOURCE:MEMORY": 3, "RESOURCE:PORTS": 4, "ATTRIBUTE": 5}
 	r := rand.New(rand.NewPCG(7, 11))
 	allStrategies := []Strategy{
 		{Type: "binpack", Field: "cpu"}, {Type: "binpack", Field: "memory"}, {Type: "random"},
