@@ -1,7 +1,6 @@
 package placement
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -239,7 +238,7 @@ func Place(cands []Candidate, req Request, rnd *rand.Rand) ([]Placement, []Failu
 			c = &cands[order[k]]
 		}
 		s := &slots[k]
-		*s = slot{c: c, usedCPU: c.UsedCPU, usedMemory: c.UsedMemory}
+		*s = newSlot(c)
 		if needGroup {
 			s.n = c.Groups[req.Group]
 		}
@@ -315,16 +314,37 @@ type spreadCounts struct {
 
 func newSpreadCounts(slots []slot, attr string) spreadCounts {
 	sc := spreadCounts{bucket: make([]int32, len(slots)), counts: []int{0}}
-	values := map[string]int32{}
+	// Attributes such as a zone have few values, mostly the same strings:
+	// a list finds them faster than a map; the map takes over past 16.
+	var (
+		list   []string // value of bucket k+1
+		values map[string]int32
+	)
 	for k := range slots {
 		s := &slots[k]
 		b := int32(0)
 		if q := s.c.Query; q != nil {
 			if v, ok := q.Attributes[attr]; ok {
-				if b, ok = values[v]; !ok {
+				b = -1
+				if values == nil {
+					if at := slices.Index(list, v); at >= 0 {
+						b = int32(at + 1)
+					}
+				} else if at, ok := values[v]; ok {
+					b = at
+				}
+				if b < 0 {
 					b = int32(len(sc.counts))
-					values[v] = b
 					sc.counts = append(sc.counts, 0)
+					list = append(list, v)
+					if values == nil && len(list) > 16 {
+						values = make(map[string]int32, 2*len(list))
+						for j, v := range list {
+							values[v] = int32(j + 1)
+						}
+					} else if values != nil {
+						values[v] = b
+					}
 				}
 			}
 		}
@@ -363,19 +383,45 @@ func keyOrder(cands []Candidate) []int32 {
 		head uint64 // bytes p to p+8 of the key, big-endian, 0-padded
 		k    int32
 	}
-	es := make([]entry, len(cands))
+	buf := make([]entry, 2*len(cands))
+	es, tmp := buf[:len(cands)], buf[len(cands):]
 	for k := range cands {
 		es[k] = entry{head: keyHead(cands[k].Key[p:]), k: int32(k)}
 	}
-	slices.SortFunc(es, func(a, b entry) int {
-		if a.head != b.head {
-			return cmp.Compare(a.head, b.head)
+	// Radix sort on head, a byte at a time from the last: stable, so equal
+	// heads stay in index order.
+	for shift := 0; shift < 64; shift += 8 {
+		var count [256]int
+		for _, e := range es {
+			count[byte(e.head>>shift)]++
 		}
-		if c := strings.Compare(cands[a.k].Key[p:], cands[b.k].Key[p:]); c != 0 {
-			return c
+		if count[byte(es[0].head>>shift)] == len(es) {
+			continue // all the same byte
 		}
-		return cmp.Compare(a.k, b.k)
-	})
+		at := 0
+		for b, n := range count {
+			count[b] = at
+			at += n
+		}
+		for _, e := range es {
+			b := byte(e.head >> shift)
+			tmp[count[b]] = e
+			count[b]++
+		}
+		es, tmp = tmp, es
+	}
+	// Runs of equal heads, by the rest of the key; equal keys stay in
+	// index order.
+	for i := 0; i < len(es); {
+		j := i + 1
+		for j < len(es) && es[j].head == es[i].head {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortStableFunc(es[i:j], func(a, b entry) int { return strings.Compare(cands[a.k].Key[p:], cands[b.k].Key[p:]) })
+		}
+		i = j
+	}
 	out := make([]int32, len(es))
 	for k, e := range es {
 		out[k] = e.k
@@ -401,48 +447,72 @@ func keyHead(s string) uint64 {
 // RESOURCE:PORTS, then ATTRIBUTE for a constraint c fails. req.Count and
 // req.Strategies are not used.
 func Fit(c *Candidate, req *Request) string {
-	s := &slot{c: c, usedCPU: c.UsedCPU, usedMemory: c.UsedMemory, n: c.Groups[req.Group]}
+	s := newSlot(c)
+	s.n = c.Groups[req.Group]
 	return s.fit(req, compileConstraints(req.Constraints)).String()
 }
 
 // choose narrows set, feasible slot indexes in Key order, with each
 // strategy in turn and breaks the remaining tie. It reuses set's array.
+// Each strategy keeps the slots of lowest score; the loops are written out
+// per strategy, as this is the inner loop of Place.
 func choose(set []int32, slots []slot, strats []strategy, spreads []spreadCounts, req *Request, rnd *rand.Rand) int32 {
 	for k, st := range strats {
 		if len(set) == 1 {
 			break
 		}
+		out := set[:0]
 		switch st.kind {
 		case random:
 			return set[pick(len(set), rnd)]
 		case binpackCPU:
-			set = keepLowest(set, func(i int32) int64 { return slots[i].c.CPU - slots[i].usedCPU - req.CPU })
+			// The lowest remaining CPU: req.CPU is the same for all.
+			low := slots[set[0]].c.CPU - slots[set[0]].usedCPU
+			for _, i := range set[1:] {
+				low = min(low, slots[i].c.CPU-slots[i].usedCPU)
+			}
+			for _, i := range set {
+				if slots[i].c.CPU-slots[i].usedCPU == low {
+					out = append(out, i)
+				}
+			}
 		case binpackMemory:
-			set = keepLowest(set, func(i int32) int64 { return slots[i].c.Memory - slots[i].usedMemory - req.Memory })
+			low := slots[set[0]].c.Memory - slots[set[0]].usedMemory
+			for _, i := range set[1:] {
+				low = min(low, slots[i].c.Memory-slots[i].usedMemory)
+			}
+			for _, i := range set {
+				if slots[i].c.Memory-slots[i].usedMemory == low {
+					out = append(out, i)
+				}
+			}
 		case spreadInstance:
-			set = keepLowest(set, func(i int32) int64 { return int64(slots[i].n) })
+			low := slots[set[0]].n
+			for _, i := range set[1:] {
+				low = min(low, slots[i].n)
+			}
+			for _, i := range set {
+				if slots[i].n == low {
+					out = append(out, i)
+				}
+			}
 		case spreadAttribute:
-			sc := &spreads[k]
-			set = keepLowest(set, func(i int32) int64 { return int64(sc.counts[sc.bucket[i]]) })
+			counts, bucket := spreads[k].counts, spreads[k].bucket
+			low := counts[bucket[set[0]]]
+			for _, i := range set[1:] {
+				low = min(low, counts[bucket[i]])
+			}
+			for _, i := range set {
+				if counts[bucket[i]] == low {
+					out = append(out, i)
+				}
+			}
+		default:
+			continue
 		}
+		set = out
 	}
 	return set[pick(len(set), rnd)]
-}
-
-// keepLowest keeps the elements of set with the lowest score, in their
-// order. It reuses set's array.
-func keepLowest(set []int32, score func(int32) int64) []int32 {
-	low := score(set[0])
-	for _, i := range set[1:] {
-		low = min(low, score(i))
-	}
-	out := set[:0]
-	for _, i := range set {
-		if score(i) == low {
-			out = append(out, i)
-		}
-	}
-	return out
 }
 
 // keepBest keeps the elements of set with the lowest score (the highest if
@@ -475,31 +545,40 @@ func pick(n int, rnd *rand.Rand) int {
 
 // slot is a candidate as Place sees it, with what this call placed on it.
 // Its maps and Query are the caller's until the first placement on it,
-// which copies them.
+// which copies them into own; slots stay small, as Place makes one per
+// candidate on every call.
 type slot struct {
 	c                   *Candidate
 	usedCPU, usedMemory int64
 	n                   int    // tasks of the request's group on it (when Place needs it)
 	reason              reason // whether one more task of the request fits
-	copied              bool
-	tcp, udp            map[int32]bool
-	groups              map[string]int
-	q                   *Instance
+	own                 *owned // nil until the first placement
+}
+
+// owned is a slot's copy of its candidate's maps and Query.
+type owned struct {
+	tcp, udp map[int32]bool
+	groups   map[string]int
+	q        *Instance
+}
+
+func newSlot(c *Candidate) slot {
+	return slot{c: c, usedCPU: c.UsedCPU, usedMemory: c.UsedMemory}
 }
 
 func (s *slot) query() *Instance {
-	if s.copied {
-		return s.q
+	if s.own != nil {
+		return s.own.q
 	}
 	return s.c.Query
 }
 
 func (s *slot) port(tcp bool, p int32) bool {
 	switch {
-	case s.copied && tcp:
-		return s.tcp[p]
-	case s.copied:
-		return s.udp[p]
+	case s.own != nil && tcp:
+		return s.own.tcp[p]
+	case s.own != nil:
+		return s.own.udp[p]
 	case tcp:
 		return s.c.PortsTCP[p]
 	}
@@ -541,36 +620,32 @@ func (s *slot) fit(req *Request, cons []constraint) reason {
 
 // take records one task of req on s.
 func (s *slot) take(req *Request) {
-	if !s.copied {
-		s.copied = true
-		s.tcp = copyMap(s.c.PortsTCP)
-		s.udp = copyMap(s.c.PortsUDP)
-		s.groups = copyMap(s.c.Groups)
+	if s.own == nil {
+		o := &owned{tcp: copyMap(s.c.PortsTCP), udp: copyMap(s.c.PortsUDP), groups: copyMap(s.c.Groups), q: &Instance{}}
 		if s.c.Query != nil {
-			q := *s.c.Query
-			s.q = &q
-		} else {
-			s.q = &Instance{}
+			*o.q = *s.c.Query
 		}
-		s.q.TaskGroups = slices.Clip(s.q.TaskGroups)
+		o.q.TaskGroups = slices.Clip(o.q.TaskGroups)
+		s.own = o
 	}
+	o := s.own
 	s.usedCPU += req.CPU
 	s.usedMemory += req.Memory
 	for _, p := range req.PortsTCP {
 		if p != 0 {
-			s.tcp[p] = true
+			o.tcp[p] = true
 		}
 	}
 	for _, p := range req.PortsUDP {
 		if p != 0 {
-			s.udp[p] = true
+			o.udp[p] = true
 		}
 	}
-	s.groups[req.Group]++
+	o.groups[req.Group]++
 	s.n++
-	if req.Group != "" && !slices.Contains(s.q.TaskGroups, req.Group) {
+	if req.Group != "" && !slices.Contains(o.q.TaskGroups, req.Group) {
 		// Clipped above, so this never writes into the caller's array.
-		s.q.TaskGroups = append(s.q.TaskGroups, req.Group)
+		o.q.TaskGroups = append(o.q.TaskGroups, req.Group)
 	}
 }
 
