@@ -63,6 +63,40 @@ func (e *Expr) Match(i *Instance) bool {
 	return e.root.match(i)
 }
 
+// attribute returns the one attribute the expression asks about, when it
+// asks about nothing else: then whether it matches an instance depends on
+// that attribute's value alone (or its absence).
+func (e *Expr) attribute() (string, bool) {
+	if e == nil || e.root == nil {
+		return "", false
+	}
+	name, only := "", true
+	var walk func(n node)
+	walk = func(n node) {
+		switch n := n.(type) {
+		case *orNode:
+			for _, s := range n.subs {
+				walk(s)
+			}
+		case *andNode:
+			for _, s := range n.subs {
+				walk(s)
+			}
+		case *notNode:
+			walk(n.sub)
+		case *term:
+			if n.subj.kind != subjAttribute || name != "" && n.subj.attr != name {
+				only = false
+			}
+			name = n.subj.attr
+		default:
+			only = false
+		}
+	}
+	walk(e.root)
+	return name, only
+}
+
 // String renders the expression in canonical form: symbolic operators, "and",
 // "or", "not(...)", lists as [a, b], parentheses only where precedence needs
 // them, and values quoted only where they must be. Parsing the result gives

@@ -747,3 +747,27 @@ func TestConcurrentMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestExprAttribute(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		name string
+		only bool
+	}{
+		{"attribute:ecs.instance-type =~ m5.*", "ecs.instance-type", true},
+		{"attribute:a in [x, y] or not(attribute:a exists)", "a", true},
+		{"attribute:a == x and attribute:b == y", "", false},
+		{"attribute:a == x and task:group == web", "", false},
+		{"ec2InstanceId == i-1", "", false},
+		{"task:group == web", "", false},
+	} {
+		e, err := ParseExpr(tc.expr)
+		if err != nil {
+			t.Fatalf("ParseExpr(%q): %v", tc.expr, err)
+		}
+		name, only := e.attribute()
+		if only != tc.only || only && name != tc.name {
+			t.Errorf("ParseExpr(%q).attribute() = %q, %v; want %q, %v", tc.expr, name, only, tc.name, tc.only)
+		}
+	}
+}

@@ -322,6 +322,9 @@ func newSpreadCounts(slots []slot, attr string) spreadCounts {
 	)
 	for k := range slots {
 		s := &slots[k]
+		if s.reason != fits && (!s.c.Eligible || s.n == 0) {
+			continue // neither counted nor scored: it cannot become feasible in the call
+		}
 		b := int32(0)
 		if q := s.c.Query; q != nil {
 			if v, ok := q.Attributes[attr]; ok {
@@ -611,7 +614,7 @@ func (s *slot) fit(req *Request, cons []constraint) reason {
 			if s.n > 0 {
 				return noAttribute
 			}
-		case c.expr == nil || !c.expr.Match(s.query()):
+		case c.expr == nil || !c.match(s.query()):
 			return noAttribute
 		}
 	}
@@ -661,6 +664,52 @@ func copyMap[K comparable, V any](m map[K]V) map[K]V {
 type constraint struct {
 	distinct bool
 	expr     *Expr // memberOf; nil when the constraint admits no instance
+	memo     *memo // for an expr on one attribute
+}
+
+// memo keeps the matches of an expression that asks about one attribute
+// only, by value, for the length of a call: a cluster has few values of
+// such an attribute (an instance type, a zone) and many instances.
+type memo struct {
+	attr    string
+	absent  int8 // match without the attribute: 0 unknown, 1 false, 2 true
+	values  []string
+	matches []bool
+}
+
+// maxMemo bounds a memo; values past it are matched each time.
+const maxMemo = 32
+
+func (c *constraint) match(q *Instance) bool {
+	m := c.memo
+	if m == nil {
+		return c.expr.Match(q)
+	}
+	var (
+		v  string
+		ok bool
+	)
+	if q != nil {
+		v, ok = q.Attributes[m.attr]
+	}
+	if !ok {
+		if m.absent == 0 {
+			m.absent = 1
+			if c.expr.Match(q) {
+				m.absent = 2
+			}
+		}
+		return m.absent == 2
+	}
+	if at := slices.Index(m.values, v); at >= 0 {
+		return m.matches[at]
+	}
+	match := c.expr.Match(q)
+	if len(m.values) < maxMemo {
+		m.values = append(m.values, v)
+		m.matches = append(m.matches, match)
+	}
+	return match
 }
 
 func compileConstraints(cs []Constraint) []constraint {
@@ -674,7 +723,11 @@ func compileConstraints(cs []Constraint) []constraint {
 			if err != nil || c.Expression == "" {
 				e = nil
 			}
-			out = append(out, constraint{expr: e})
+			con := constraint{expr: e}
+			if name, ok := e.attribute(); ok {
+				con.memo = &memo{attr: name}
+			}
+			out = append(out, con)
 		default:
 			out = append(out, constraint{})
 		}
