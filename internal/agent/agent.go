@@ -417,7 +417,7 @@ func (a *Agent) watch(ctx context.Context) error {
 		first := index == 0
 		index = resp.Index
 		for _, t := range resp.Tasks {
-			a.assign(ctx, t)
+			a.assign(ctx, t, first)
 		}
 		if first {
 			a.removeOrphans(ctx, resp.Tasks)
@@ -427,7 +427,8 @@ func (a *Agent) watch(ctx context.Context) error {
 }
 
 // assign starts a runner for a new task or passes a changed assignment on.
-func (a *Agent) assign(ctx context.Context, t agentapi.Task) {
+// Tasks of the first assignments after a start may have containers to adopt.
+func (a *Agent) assign(ctx context.Context, t agentapi.Task, adopt bool) {
 	a.mu.Lock()
 	if a.finished[t.TaskARN] {
 		a.mu.Unlock()
@@ -435,7 +436,7 @@ func (a *Agent) assign(ctx context.Context, t agentapi.Task) {
 	}
 	r := a.runners[t.TaskARN]
 	if r == nil {
-		r = newRunner(a, t)
+		r = newRunner(a, t, adopt)
 		a.runners[t.TaskARN] = r
 		a.wg.Add(1)
 		go func() {
@@ -492,7 +493,8 @@ func (a *Agent) events(ctx context.Context) {
 				a.mu.Lock()
 				r := a.byCtr[ev.ContainerID]
 				a.mu.Unlock()
-				if r != nil {
+				// A create is the runner's own doing: nothing to learn.
+				if r != nil && ev.Action != runtime.EventCreate {
 					if ev.Action == runtime.EventOOM {
 						r.noteOOM(ev.ContainerID)
 					}

@@ -51,6 +51,7 @@ type ctr struct {
 	pullRef  string          // the reference its image was pulled by
 	logOpts  *awslogsOptions // its awslogs configuration, when it has one
 	pump     *logPump        // ships its output while it runs
+	fresh    bool            // read from the engine in this turn of the lifecycle loop
 }
 
 func (c *ctr) essential() bool { return c.def.Essential == nil || *c.def.Essential }
@@ -58,7 +59,8 @@ func (c *ctr) essential() bool { return c.def.Essential == nil || *c.def.Essenti
 // runner owns one task: its goroutine alone creates, starts and stops the
 // task's containers.
 type runner struct {
-	a *Agent
+	a     *Agent
+	adopt bool // look for containers of a previous run of the agent
 
 	mu   sync.Mutex
 	task agentapi.Task   // latest assignment
@@ -78,8 +80,11 @@ type runner struct {
 	stuck      bool // a container could not be stopped
 }
 
-func newRunner(a *Agent, t agentapi.Task) *runner {
-	return &runner{a: a, task: t, wake: make(chan struct{}, 1)}
+// newRunner returns the runner of task t. With adopt, containers a previous
+// run of the agent made for the task are looked for first; a task assigned
+// after the agent's first look at its assignments has none.
+func newRunner(a *Agent, t agentapi.Task, adopt bool) *runner {
+	return &runner{a: a, task: t, adopt: adopt, wake: make(chan struct{}, 1)}
 }
 
 func (r *runner) update(t agentapi.Task) {
@@ -258,9 +263,12 @@ func (r *runner) run(ctx context.Context) {
 	r.cancelPrep = cancelPrep
 	r.mu.Unlock()
 
-	found, ok := r.existing(ctx)
-	if !ok {
-		return // the agent is shutting down
+	var found []runtime.Container
+	if r.adopt {
+		var ok bool
+		if found, ok = r.existing(ctx); !ok {
+			return // the agent is shutting down
+		}
 	}
 	started := false
 	for _, c := range found {
@@ -498,7 +506,9 @@ func (r *runner) prepare(ctx context.Context, ov *taskdef.TaskOverride, found []
 		c.id = id
 		r.a.trackContainer(id, r)
 	}
-	r.refresh(ctx)
+	if len(found) > 0 {
+		r.refresh(ctx) // what the adopted containers are doing; new ones are only created
+	}
 	for _, c := range r.containers {
 		if c.started && !c.exited {
 			r.state.StartedAt = nonZero(r.state.StartedAt, time.Now().UTC())
@@ -644,6 +654,9 @@ func (r *runner) lifecycle(ctx context.Context) {
 		}
 		before := r.fingerprint()
 		r.refresh(ctx)
+		for _, c := range r.containers {
+			c.fresh = false
+		}
 		allUp := true
 		for _, c := range r.containers {
 			if !c.started && !c.neverRun {
@@ -739,10 +752,13 @@ func (r *runner) fingerprint() string {
 	return b.String()
 }
 
-// refresh re-reads every container's state from the engine.
+// refresh re-reads the state of every container not read yet in this turn
+// of the lifecycle loop (startReady reads those it starts).
 func (r *runner) refresh(ctx context.Context) {
 	for _, c := range r.containers {
-		r.refreshOne(ctx, c)
+		if !c.fresh {
+			r.refreshOne(ctx, c)
+		}
 	}
 }
 
@@ -751,6 +767,7 @@ func (r *runner) refreshOne(ctx context.Context, c *ctr) {
 		return
 	}
 	st, err := r.a.rt.InspectContainer(ctx, c.id)
+	c.fresh = err == nil
 	if err != nil {
 		if isNotFound(err) {
 			if !c.started {
