@@ -638,6 +638,15 @@ func TestReconcileActivityEvents(t *testing.T) {
 	if p.Service == nil || lastEvent(p.Service) != want {
 		t.Fatalf("event after scale in = %q; want %q", lastEvent(p.Service), want)
 	}
+	for round := 0; round < 5 && !p.Empty(); round++ {
+		w.apply(p, 0)
+		w.settle()
+		w.tick(time.Minute)
+		p = Reconcile(w.w)
+	}
+	if lastEvent(w.w.Service) != "service (web) has reached a steady state." {
+		t.Fatalf("event after the scale in settled = %q; want the steady state again", lastEvent(w.w.Service))
+	}
 }
 
 func lastPart(key string) string {
