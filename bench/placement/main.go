@@ -40,6 +40,7 @@ type config struct {
 	seed          uint64
 	dir, out      string
 	cpuProfile    string
+	commitProfile string
 	skipCommit    bool
 }
 
@@ -60,6 +61,7 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "directory for the store and the fsync file (default: the system temporary directory; must be on the disk you mean to measure)")
 	flag.StringVar(&c.out, "json", "", "write every figure to this JSON file")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the decision runs to this file")
+	flag.StringVar(&c.commitProfile, "commit-cpuprofile", "", "write a CPU profile of the committed runs to this file")
 	flag.BoolVar(&c.skipCommit, "skip-commit", false, "only the decision runs (and fsync)")
 	flag.Parse()
 	var err error
@@ -194,6 +196,16 @@ func run(c config) error {
 	}
 
 	if !c.skipCommit {
+		if c.commitProfile != "" {
+			f, err := os.Create(c.commitProfile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
 		for _, n := range c.nodes {
 			insts := instances(n, c.seed)
 			for _, b := range c.commitBatches {

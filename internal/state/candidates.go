@@ -18,10 +18,15 @@ type Candidates struct {
 }
 
 type cachedCandidate struct {
-	inst    *ContainerInstance  // the record it was built from; records are never changed in place
-	changed <-chan struct{}     // closes when a task on the instance changes
+	inst *ContainerInstance  // the record it was built from; records are never changed in place
+	base placement.Candidate // what inst alone makes of it
+	// changed closes when a task on the instance changes. For an instance
+	// without tasks it is the channel of a wider part of the tasks index
+	// (memdb has no node to watch), which closes on other changes too: the
+	// rebuild is then only a look for tasks, and base.
+	changed <-chan struct{}
 	abandon <-chan struct{}     // closes when the tables are replaced
-	cand    placement.Candidate // as built for inst, with connected
+	cand    placement.Candidate // base with the tasks
 	query   placement.Instance  // a copy of *cand.Query
 }
 
@@ -39,7 +44,11 @@ func (c *Candidates) Candidate(snap *Snapshot, i *ContainerInstance, connected b
 		for raw := it.Next(); raw != nil; raw = it.Next() {
 			tasks = append(tasks, raw.(*Task))
 		}
-		e = cachedCandidate{inst: i, changed: it.WatchCh(), abandon: snap.abandon, cand: PlacementCandidate(i, tasks, connected)}
+		base := e.base
+		if !ok || e.inst != i || closed(e.abandon) {
+			base = instanceCandidate(i, connected)
+		}
+		e = cachedCandidate{inst: i, base: base, changed: it.WatchCh(), abandon: snap.abandon, cand: withTasks(base, tasks)}
 		e.query = *e.cand.Query
 		c.mu.Lock()
 		if c.m == nil {

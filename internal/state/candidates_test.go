@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -74,5 +75,126 @@ func TestCandidatesConcurrent(t *testing.T) {
 	i := snap.ContainerInstance(inst.ID)
 	if got, want := cache.Candidate(snap, i, true).UsedMemory, PlacementCandidate(i, snap.TasksOnInstance(nil, i.ID), true).UsedMemory; got != want {
 		t.Errorf("after concurrent placements: cached UsedMemory %d; want %d", got, want)
+	}
+}
+
+// BenchmarkCandidates: the candidates of a 5,000-instance cluster for one
+// placement call, when one instance changed since the last call (as after a
+// RunTask that placed on it).
+func BenchmarkCandidates(b *testing.B) {
+	ctx := context.Background()
+	s := openTest(b, "")
+	defer s.Close()
+	if _, err := s.Apply(ctx, &CreateCluster{Cluster: newCluster("c")}); err != nil {
+		b.Fatal(err)
+	}
+	const n = 5000
+	var insts []*ContainerInstance
+	for i := range n {
+		inst, err := Do[*ContainerInstance](ctx, s, &RegisterContainerInstance{Instance: &ContainerInstance{
+			Account: "000000000000", Region: "us-east-1", Cluster: "c", InstanceID: fmt.Sprintf("i%05d", i), Status: InstanceActive,
+			RegisteredResources: []Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 4096}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 8192}},
+			Attributes:          []Attribute{{Name: "ecs.availability-zone", Value: fmt.Sprintf("us-east-1%c", 'a'+i%3)}},
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		insts = append(insts, inst)
+	}
+	// Half the instances run tasks, the others none yet.
+	var tasks []*Task
+	for i := range n {
+		tasks = append(tasks, newTask(insts[(i%(n/2))*2], fmt.Sprintf("t%05d", i), 10, 10))
+	}
+	if _, err := s.Apply(ctx, &RunTasks{Tasks: tasks}); err != nil {
+		b.Fatal(err)
+	}
+	var cache Candidates
+	build := func() int {
+		snap := s.Snapshot()
+		k := 0
+		for i := range snap.ContainerInstances("000000000000", "us-east-1", "c", "") {
+			_ = cache.Candidate(snap, i, true)
+			k++
+		}
+		return k
+	}
+	build()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		if _, err := s.Apply(ctx, &RunTasks{Tasks: []*Task{newTask(insts[(i%(n/2))*2], fmt.Sprintf("x%07d", i), 1, 1)}}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if k := build(); k != n {
+			b.Fatalf("%d candidates; want %d", k, n)
+		}
+	}
+}
+
+func TestCandidatesInvalidateOnlyChanged(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, "")
+	defer s.Close()
+	if _, err := s.Apply(ctx, &CreateCluster{Cluster: newCluster("c")}); err != nil {
+		t.Fatal(err)
+	}
+	var insts []*ContainerInstance
+	for i := range 500 {
+		inst, err := Do[*ContainerInstance](ctx, s, &RegisterContainerInstance{Instance: &ContainerInstance{
+			Account: "000000000000", Region: "us-east-1", Cluster: "c", InstanceID: fmt.Sprintf("%032x", i*7919), Status: InstanceActive,
+			RegisteredResources: []Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 4096}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 8192}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		insts = append(insts, inst)
+	}
+	var cache Candidates
+	snap := s.Snapshot()
+	for i := range snap.ContainerInstances("000000000000", "us-east-1", "c", "") {
+		cache.Candidate(snap, i, true)
+	}
+	var tasks []*Task
+	for i := range 10 {
+		tasks = append(tasks, newTask(insts[i*37], fmt.Sprintf("t%d", i), 1, 1))
+	}
+	if _, err := s.Apply(ctx, &RunTasks{Tasks: tasks}); err != nil {
+		t.Fatal(err)
+	}
+	// Instances without tasks have no index node of their own to watch:
+	// theirs are rebuilt from the cached instance part, without allocating.
+	snap = s.Snapshot()
+	for i := range snap.ContainerInstances("000000000000", "us-east-1", "c", "") {
+		cache.Candidate(snap, i, true)
+	}
+	var tasks2 []*Task
+	for i := range 10 {
+		tasks2 = append(tasks2, newTask(insts[i*37], fmt.Sprintf("u%d", i), 1, 1))
+	}
+	if _, err := s.Apply(ctx, &RunTasks{Tasks: tasks2}); err != nil {
+		t.Fatal(err)
+	}
+	stale := 0
+	for _, e := range cache.m {
+		if closed(e.changed) && len(e.cand.Groups) > 0 {
+			stale++
+		}
+	}
+	if stale != 10 {
+		t.Errorf("after tasks placed on 10 instances with tasks, %d cached candidates with tasks are stale; want 10", stale)
+	}
+	snap = s.Snapshot()
+	var empty *ContainerInstance
+	for i := range snap.ContainerInstances("000000000000", "us-east-1", "c", "") {
+		if len(snap.TasksOnInstance(nil, i.ID)) == 0 {
+			empty = i
+			break
+		}
+	}
+	cache.Candidate(snap, empty, true)
+	if allocs := testing.AllocsPerRun(100, func() { cache.Candidate(snap, empty, true) }); allocs > 1 {
+		t.Errorf("candidate of an instance without tasks: %.0f allocations; want at most 1 (the task lookup)", allocs)
 	}
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 
@@ -12,13 +13,19 @@ import (
 // connected: its free resources and ports, its task groups and what the
 // cluster query language sees of it. It depends on its arguments only.
 func PlacementCandidate(i *ContainerInstance, tasks []*Task, connected bool) placement.Candidate {
+	return withTasks(instanceCandidate(i, connected), tasks)
+}
+
+// instanceCandidate is the part of i's candidate that does not depend on its
+// tasks.
+func instanceCandidate(i *ContainerInstance, connected bool) placement.Candidate {
 	c := placement.Candidate{
 		Key: i.ID, ARN: i.ARN, Eligible: i.Status == InstanceActive && connected,
 		CPU: i.Integer("CPU"), Memory: i.Integer("MEMORY"),
 		PortsTCP: map[int32]bool{}, PortsUDP: map[int32]bool{}, Groups: map[string]int{},
 		Query: &placement.Instance{
 			EC2InstanceID: i.EC2InstanceID, AgentConnected: connected, AgentVersion: i.VersionInfo.AgentVersion,
-			RegisteredAt: i.RegisteredAt, Attributes: map[string]string{},
+			RegisteredAt: i.RegisteredAt, Attributes: make(map[string]string, len(i.Attributes)),
 		},
 	}
 	for _, at := range i.Attributes {
@@ -41,6 +48,20 @@ func PlacementCandidate(i *ContainerInstance, tasks []*Task, connected bool) pla
 			}
 		}
 	}
+	return c
+}
+
+// withTasks is base with the active tasks among tasks added. Without any,
+// it is base itself, maps and all; otherwise base is left unchanged.
+func withTasks(base placement.Candidate, tasks []*Task) placement.Candidate {
+	if !slices.ContainsFunc(tasks, (*Task).Active) {
+		return base
+	}
+	c := base
+	c.PortsTCP, c.PortsUDP = maps.Clone(base.PortsTCP), maps.Clone(base.PortsUDP)
+	c.Groups = map[string]int{}
+	q := *base.Query
+	c.Query = &q
 	for _, t := range tasks {
 		if !t.Active() {
 			continue

@@ -12,7 +12,7 @@ import (
 	"github.com/berthhq/berth/internal/errdefs"
 )
 
-func openTest(t *testing.T, dir string) *Store {
+func openTest(t testing.TB, dir string) *Store {
 	t.Helper()
 	s, err := Open(Config{DataDir: dir})
 	if err != nil {
