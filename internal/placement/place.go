@@ -206,6 +206,12 @@ func (r reason) String() string { return reasonNames[r] }
 // constraint it does not know, or a memberOf expression that does not parse,
 // admits no instance.
 func Place(cands []Candidate, req Request, rnd *rand.Rand) ([]Placement, []Failure) {
+	return place(cands, req, rnd, true)
+}
+
+// place is Place; with fast false it always chooses with a pass over the
+// feasible slots (choose), never with a picker.
+func place(cands []Candidate, req Request, rnd *rand.Rand, fast bool) ([]Placement, []Failure) {
 	if req.Count <= 0 {
 		return nil, nil
 	}
@@ -263,8 +269,12 @@ func Place(cands []Candidate, req Request, rnd *rand.Rand) ([]Placement, []Failu
 	var (
 		placed   []Placement
 		failures []Failure
-		set      = make([]int32, 0, len(feasible))
+		set      []int32
+		p        *picker
 	)
+	if fast {
+		p = newPicker(slots, strats, spreads, feasible)
+	}
 	for n := 0; n < req.Count; n++ {
 		if len(feasible) == 0 {
 			f := closest(slots)
@@ -273,7 +283,13 @@ func Place(cands []Candidate, req Request, rnd *rand.Rand) ([]Placement, []Failu
 			}
 			break
 		}
-		k := choose(append(set[:0], feasible...), slots, strats, spreads, &req, rnd)
+		var k int32
+		if p != nil {
+			k = p.choose(rnd)
+		} else {
+			set = append(set[:0], feasible...)
+			k = choose(set, slots, strats, spreads, &req, rnd)
+		}
 		s := &slots[k]
 		for j := range spreads {
 			if sc := &spreads[j]; sc.counts != nil {
@@ -284,6 +300,9 @@ func Place(cands []Candidate, req Request, rnd *rand.Rand) ([]Placement, []Failu
 		if s.reason = s.fit(&req, cons); s.reason != fits {
 			at, _ := slices.BinarySearch(feasible, k)
 			feasible = slices.Delete(feasible, at, at+1)
+		}
+		if p != nil {
+			p.taken(k, s.reason == fits)
 		}
 		if placed == nil {
 			placed = make([]Placement, 0, req.Count)
