@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -64,6 +65,40 @@ func TestPickerMatchesChoose(t *testing.T) {
 			if c := &cands[r.IntN(n)]; r.IntN(3) == 0 {
 				c.UsedCPU, c.UsedMemory = 0, 0
 			}
+		}
+	}
+}
+
+// TestKeyOrder compares keyOrder with a stable sort on keys that share
+// prefixes of every length, repeat, and differ past the sorted head.
+func TestKeyOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{2, 3, 10, 255, 256, 257, 1000, 70000} {
+		cands := make([]Candidate, n)
+		for k := range cands {
+			key := "acct\x00region\x00"
+			for range r.IntN(4) {
+				key += string(rune('a' + r.IntN(3)))
+			}
+			if r.IntN(2) == 0 {
+				key += "same-long-part-of-the-key"
+			}
+			cands[k].Key = key + fmt.Sprint(r.IntN(n))
+		}
+		want := make([]int32, n)
+		for k := range want {
+			want[k] = int32(k)
+		}
+		slices.SortStableFunc(want, func(a, b int32) int { return strings.Compare(cands[a].Key, cands[b].Key) })
+		got := keyOrder(cands)
+		if got == nil { // in Key order already
+			got = make([]int32, n)
+			for k := range got {
+				got[k] = int32(k)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("keyOrder(%d keys) differs from a stable sort", n)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package placement
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -385,7 +386,7 @@ func keyOrder(cands []Candidate) []int32 {
 	if slices.IsSortedFunc(cands, func(a, b Candidate) int { return strings.Compare(a.Key, b.Key) }) {
 		return nil
 	}
-	// Keys mostly share a prefix (account, region, cluster): sort on the 8
+	// Keys mostly share a prefix (account, region, cluster): sort on the
 	// bytes after it, and compare whole keys only where those are equal.
 	p := len(cands[0].Key)
 	for k := range cands {
@@ -401,61 +402,69 @@ func keyOrder(cands []Candidate) []int32 {
 			}
 		}
 	}
-	type entry struct {
-		head uint64 // bytes p to p+8 of the key, big-endian, 0-padded
-		k    int32
-	}
-	buf := make([]entry, 2*len(cands))
+	// Each entry is the head of a key, its bytes p to p+n big-endian and
+	// 0-padded, above its index: a radix sort on the head bytes, stable,
+	// leaves equal heads in index order. n is as many bytes as the index
+	// leaves room for.
+	idxBits := bits.Len(uint(len(cands) - 1))
+	n := (64 - idxBits) / 8
+	idxBits = 64 - 8*n
+	buf := make([]uint64, 2*len(cands))
 	es, tmp := buf[:len(cands)], buf[len(cands):]
+	var count [8][256]int
 	for k := range cands {
-		es[k] = entry{head: keyHead(cands[k].Key[p:]), k: int32(k)}
-	}
-	// Radix sort on head, a byte at a time from the last: stable, so equal
-	// heads stay in index order.
-	for shift := 0; shift < 64; shift += 8 {
-		var count [256]int
-		for _, e := range es {
-			count[byte(e.head>>shift)]++
+		e := keyHead(cands[k].Key[p:], n)<<idxBits | uint64(k)
+		es[k] = e
+		for b := range n {
+			count[b][byte(e>>(idxBits+8*b))]++
 		}
-		if count[byte(es[0].head>>shift)] == len(es) {
-			continue // all the same byte
+	}
+	// A byte at a time from the last, skipping bytes all keys share.
+	for b := range n {
+		shift := idxBits + 8*b
+		c := &count[b]
+		if c[byte(es[0]>>shift)] == len(es) {
+			continue
 		}
 		at := 0
-		for b, n := range count {
-			count[b] = at
-			at += n
+		for v, m := range c {
+			c[v] = at
+			at += m
 		}
 		for _, e := range es {
-			b := byte(e.head >> shift)
-			tmp[count[b]] = e
-			count[b]++
+			v := byte(e >> shift)
+			tmp[c[v]] = e
+			c[v]++
 		}
 		es, tmp = tmp, es
 	}
 	// Runs of equal heads, by the rest of the key; equal keys stay in
 	// index order.
+	mask := uint64(1)<<idxBits - 1
 	for i := 0; i < len(es); {
 		j := i + 1
-		for j < len(es) && es[j].head == es[i].head {
+		for j < len(es) && es[j]>>idxBits == es[i]>>idxBits {
 			j++
 		}
 		if j-i > 1 {
-			slices.SortStableFunc(es[i:j], func(a, b entry) int { return strings.Compare(cands[a.k].Key[p:], cands[b.k].Key[p:]) })
+			slices.SortStableFunc(es[i:j], func(a, b uint64) int {
+				return strings.Compare(cands[a&mask].Key[p:], cands[b&mask].Key[p:])
+			})
 		}
 		i = j
 	}
 	out := make([]int32, len(es))
 	for k, e := range es {
-		out[k] = e.k
+		out[k] = int32(e & mask)
 	}
 	return out
 }
 
-// keyHead is the first 8 bytes of s as a big-endian number, padded with
+// keyHead is the first n bytes of s as a big-endian number, padded with
 // zeros: when the heads of two strings differ, they order the strings.
-func keyHead(s string) uint64 {
+func keyHead(s string, n int) uint64 {
 	var h uint64
-	for k := 0; k < 8; k++ {
+	for k := 0; k < n; k++ {
 		h <<= 8
 		if k < len(s) {
 			h |= uint64(s[k])
