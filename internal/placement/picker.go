@@ -31,8 +31,9 @@ type picker struct {
 }
 
 // newPicker returns a picker for strats over the feasible slots, or nil
-// when the chain is not one it takes.
-func newPicker(slots []slot, strats []strategy, spreads []spreadCounts, feasible []int32) *picker {
+// when the chain is not one it takes. It keeps its slot lists in buf,
+// 2*len(feasible) long.
+func newPicker(slots []slot, strats []strategy, spreads []spreadCounts, feasible, buf []int32) *picker {
 	p := &picker{slots: slots}
 	for k, st := range strats {
 		switch st.kind {
@@ -65,7 +66,6 @@ func newPicker(slots []slot, strats []strategy, spreads []spreadCounts, feasible
 	for b := range nb {
 		start[b+1] += start[b]
 	}
-	buf := make([]int32, 2*len(feasible))
 	p.members, p.best = make([][]int32, nb), make([][]int32, nb)
 	for b := range nb {
 		p.members[b] = buf[start[b]:start[b]:start[b+1]]

@@ -90,7 +90,7 @@ func TestKeyOrder(t *testing.T) {
 			want[k] = int32(k)
 		}
 		slices.SortStableFunc(want, func(a, b int32) int { return strings.Compare(cands[a].Key, cands[b].Key) })
-		got := keyOrder(cands)
+		got := keyOrder(cands, new(scratch))
 		if got == nil { // in Key order already
 			got = make([]int32, n)
 			for k := range got {

@@ -230,8 +230,10 @@ func place(cands []Candidate, req Request, rnd *rand.Rand, fast bool) ([]Placeme
 	// order the caller listed its instances in. Whether a task fits on a
 	// slot depends on that slot alone, so it is worked out once here and
 	// again only for the slot that takes a task.
-	slots := make([]slot, len(cands))
-	order := keyOrder(cands)
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	slots := grow(&sc.slots, len(cands))
+	order := keyOrder(cands, sc)
 	needGroup := false // whether anything reads slot.n
 	for _, c := range cons {
 		needGroup = needGroup || c.distinct
@@ -257,11 +259,16 @@ func place(cands []Candidate, req Request, rnd *rand.Rand, fast bool) ([]Placeme
 	spreads := make([]spreadCounts, len(strats))
 	for k, st := range strats {
 		if st.kind == spreadAttribute {
-			spreads[k] = newSpreadCounts(slots, st.attr)
+			var bucket []int32
+			if k == 0 {
+				bucket = grow(&sc.bucket, len(slots))
+				clear(bucket)
+			}
+			spreads[k] = newSpreadCounts(slots, st.attr, bucket)
 		}
 	}
 
-	feasible := make([]int32, 0, len(slots)) // slot indexes, in Key order
+	feasible := grow(&sc.feasible, len(slots))[:0] // slot indexes, in Key order
 	for k := range slots {
 		if slots[k].reason == fits {
 			feasible = append(feasible, int32(k))
@@ -274,7 +281,7 @@ func place(cands []Candidate, req Request, rnd *rand.Rand, fast bool) ([]Placeme
 		p        *picker
 	)
 	if fast {
-		p = newPicker(slots, strats, spreads, feasible)
+		p = newPicker(slots, strats, spreads, feasible, grow(&sc.picker, 2*len(feasible)))
 	}
 	for n := 0; n < req.Count; n++ {
 		if len(feasible) == 0 {
@@ -332,8 +339,13 @@ type spreadCounts struct {
 	counts []int   // per bucket
 }
 
-func newSpreadCounts(slots []slot, attr string) spreadCounts {
-	sc := spreadCounts{bucket: make([]int32, len(slots)), counts: []int{0}}
+// newSpreadCounts puts the slots in buckets; bucket, zeroed, is used if it
+// holds len(slots).
+func newSpreadCounts(slots []slot, attr string, bucket []int32) spreadCounts {
+	if len(bucket) != len(slots) {
+		bucket = make([]int32, len(slots))
+	}
+	sc := spreadCounts{bucket: bucket, counts: []int{0}}
 	// Attributes such as a zone have few values, mostly the same strings:
 	// a list finds them faster than a map; the map takes over past 16.
 	var (
@@ -381,8 +393,8 @@ func newSpreadCounts(slots []slot, attr string) spreadCounts {
 
 // keyOrder returns the indexes of cands in Key order, stable among equal
 // keys, or nil when cands are in Key order already (as a snapshot lists
-// them).
-func keyOrder(cands []Candidate) []int32 {
+// them). It works in sc's memory and returns sc.order.
+func keyOrder(cands []Candidate, sc *scratch) []int32 {
 	if slices.IsSortedFunc(cands, func(a, b Candidate) int { return strings.Compare(a.Key, b.Key) }) {
 		return nil
 	}
@@ -409,7 +421,7 @@ func keyOrder(cands []Candidate) []int32 {
 	idxBits := bits.Len(uint(len(cands) - 1))
 	n := (64 - idxBits) / 8
 	idxBits = 64 - 8*n
-	buf := make([]uint64, 2*len(cands))
+	buf := grow(&sc.keys, 2*len(cands))
 	es, tmp := buf[:len(cands)], buf[len(cands):]
 	var count [8][256]int
 	for k := range cands {
@@ -453,7 +465,7 @@ func keyOrder(cands []Candidate) []int32 {
 		}
 		i = j
 	}
-	out := make([]int32, len(es))
+	out := grow(&sc.order, len(es))
 	for k, e := range es {
 		out[k] = int32(e & mask)
 	}
