@@ -30,6 +30,11 @@ type Config struct {
 	Account string
 	// Heartbeat is how often agents should heartbeat.
 	Heartbeat time.Duration
+	// Grace is how long after its last heartbeat an agent counts as
+	// connected; a heartbeat after a longer silence is written to the
+	// instance's record, so that watchers see the agent back. Default: three
+	// heartbeats.
+	Grace time.Duration
 	// MaxWait caps a blocking watch.
 	MaxWait time.Duration
 	Logger  *slog.Logger
@@ -77,6 +82,9 @@ type Handler struct {
 func NewHandler(cfg Config, store *state.Store) *Handler {
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = 10 * time.Second
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = 3 * cfg.Heartbeat
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = 60 * time.Second
@@ -415,10 +423,16 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, inst *state.Con
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
+// heartbeat notes that the agent is alive. Only a heartbeat after a silence
+// longer than the grace (an agent coming back) goes through raft; the
+// others are kept in memory (state.Store.Beat).
 func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request, inst *state.ContainerInstance) {
-	if _, err := h.store.Apply(r.Context(), &state.Heartbeat{InstanceKey: inst.ID, At: h.cfg.Now().UTC()}); err != nil {
-		h.fail(w, err)
-		return
+	now := h.cfg.Now().UTC()
+	if prev := h.store.Beat(inst, now); now.Sub(prev) >= h.cfg.Grace {
+		if _, err := h.store.Apply(r.Context(), &state.Heartbeat{InstanceKey: inst.ID, At: now}); err != nil {
+			h.fail(w, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
 }

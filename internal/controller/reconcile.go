@@ -52,6 +52,8 @@ type InstanceView struct {
 	Cand placement.Candidate
 	// Lost is true when the agent has been silent beyond InstanceLostAfter.
 	Lost bool
+	// Heard is when the agent was last heard from.
+	Heard time.Time
 }
 
 // World is everything one reconcile of one service looks at.
@@ -379,9 +381,14 @@ func (r *reconciler) classify() (live []*liveTask, stopping map[string]int) {
 			stopping[t.InstanceKey]++
 			continue
 		}
-		if !iv.Cand.Eligible && iv.Inst.Status == state.InstanceActive {
+		switch {
+		case !iv.Cand.Eligible && iv.Inst.Status == state.InstanceActive:
 			// Disconnected but not yet lost: its tasks may well be running.
-			r.wake(iv.Inst.LastHeartbeat.Add(tm.InstanceLostAfter + time.Millisecond))
+			r.wake(iv.Heard.Add(tm.InstanceLostAfter + time.Millisecond))
+		case iv.Cand.Eligible:
+			// Heartbeats are not written to the store (only an agent's
+			// return is): look again when this one would fall silent.
+			r.wake(iv.Heard.Add(tm.AgentGrace + time.Millisecond))
 		}
 		lt := &liveTask{t: t, inst: iv, dep: r.deployment(t.DeploymentID), running: t.LastStatus == state.TaskRunning,
 			draining: iv.Inst.Status == state.InstanceDraining}

@@ -244,10 +244,11 @@ func (s *Services) instances(snap *state.Snapshot, account, region, cluster stri
 		if i.Status == state.InstanceInactive {
 			continue
 		}
-		silent := now.Sub(i.LastHeartbeat)
+		heard := s.cfg.Store.Heard(i)
+		silent := now.Sub(heard)
 		connected := silent < s.cfg.AgentGrace
 		out = append(out, &InstanceView{
-			Inst: i,
+			Inst: i, Heard: heard,
 			Lost: silent > s.cfg.InstanceLostAfter,
 			Cand: s.cands.Candidate(snap, i, connected),
 		})

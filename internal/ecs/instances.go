@@ -69,7 +69,7 @@ type InstanceHealth struct {
 }
 
 func (a *API) connected(i *state.ContainerInstance) bool {
-	return i.Status != state.InstanceInactive && a.now().Sub(i.LastHeartbeat) < a.agentGrace
+	return i.Status != state.InstanceInactive && a.now().Sub(a.store.Heard(i)) < a.agentGrace
 }
 
 func (a *API) instanceView(snap *state.Snapshot, i *state.ContainerInstance, include map[string]bool) ContainerInstance {

@@ -331,7 +331,7 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/agent/v1/", agentapi.NewHandler(agentapi.Config{
-		Account: s.cfg.AccountID, Heartbeat: s.cfg.AgentHeartbeat, Logger: s.cfg.Logger,
+		Account: s.cfg.AccountID, Heartbeat: s.cfg.AgentHeartbeat, Grace: s.cfg.AgentGrace, Logger: s.cfg.Logger,
 		Secrets:  secretResolver{ssm: ssmAPI, sm: smAPI},
 		Logs:     logSink{logsAPI},
 		Registry: images,

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestCandidatesFollowChanges(t *testing.T) {
@@ -196,5 +197,26 @@ func TestCandidatesInvalidateOnlyChanged(t *testing.T) {
 	cache.Candidate(snap, empty, true)
 	if allocs := testing.AllocsPerRun(100, func() { cache.Candidate(snap, empty, true) }); allocs > 1 {
 		t.Errorf("candidate of an instance without tasks: %.0f allocations; want at most 1 (the task lookup)", allocs)
+	}
+}
+
+func TestHeard(t *testing.T) {
+	s := openTest(t, "")
+	defer s.Close()
+	inst := setupInstance(t, s)
+	start := s.heard.start
+	if got := s.Heard(inst); !got.Equal(latest(start, inst.LastHeartbeat)) {
+		t.Errorf("Heard before any heartbeat = %v; want the later of the start %v and the record's %v", got, start, inst.LastHeartbeat)
+	}
+	at := start.Add(time.Minute)
+	if prev := s.Beat(inst, at); !prev.Equal(latest(start, inst.LastHeartbeat)) {
+		t.Errorf("Beat returned %v; want the previous Heard", prev)
+	}
+	if got := s.Heard(inst); !got.Equal(at) {
+		t.Errorf("Heard after a beat = %v; want %v", got, at)
+	}
+	s.Beat(inst, at.Add(-time.Second)) // late, out of order
+	if got := s.Heard(inst); !got.Equal(at) {
+		t.Errorf("Heard after an older beat = %v; want %v still", got, at)
 	}
 }

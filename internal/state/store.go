@@ -64,13 +64,14 @@ type Store struct {
 	fsm     *fsm
 	raft    *raft.Raft
 	closers []io.Closer
+	heard   heartbeats
 }
 
 // Open opens (or creates) the store in cfg.DataDir and starts raft. On first
 // start it bootstraps a single-voter cluster. Use WaitLeader before Apply.
 func Open(cfg Config) (*Store, error) {
 	cfg.setDefaults()
-	s := &Store{cfg: cfg, log: cfg.Logger.With("component", "state")}
+	s := &Store{cfg: cfg, log: cfg.Logger.With("component", "state"), heard: heartbeats{start: time.Now(), last: map[string]time.Time{}}}
 	f, err := newFSM(s.log)
 	if err != nil {
 		return nil, err
