@@ -141,11 +141,9 @@ func runTask(store *state.Store, cache *state.Candidates, r request, rnd *rand.R
 	for attempt := 0; ; attempt++ {
 		t0 := time.Now()
 		snap := store.Snapshot()
-		var cands []placement.Candidate
-		for i := range snap.ContainerInstances(account, region, clusterName, "") {
-			if i.Status == state.InstanceInactive {
-				continue
-			}
+		insts := cache.Instances(snap, account, region, clusterName)
+		cands := make([]placement.Candidate, 0, len(insts))
+		for _, i := range insts {
 			cands = append(cands, cache.Candidate(snap, i, true))
 		}
 		t1 := time.Now()

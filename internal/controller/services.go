@@ -240,10 +240,7 @@ func (s *Services) reapGone(ctx context.Context, snap *state.Snapshot, now time.
 // instances builds the views of a cluster's instances.
 func (s *Services) instances(snap *state.Snapshot, account, region, cluster string, now time.Time) []*InstanceView {
 	var out []*InstanceView
-	for i := range snap.ContainerInstances(account, region, cluster, "") {
-		if i.Status == state.InstanceInactive {
-			continue
-		}
+	for _, i := range s.cands.Instances(snap, account, region, cluster) {
 		heard := s.cfg.Store.Heard(i)
 		silent := now.Sub(heard)
 		connected := silent < s.cfg.AgentGrace

@@ -311,11 +311,9 @@ func takeCandidate(c *placement.Candidate, req *placement.Request) {
 // candidates are the cluster's registered (not INACTIVE) instances as
 // placement sees them (their keys are the instances' keys in snap).
 func (a *API) candidates(snap *state.Snapshot, cl *state.Cluster) []placement.Candidate {
-	var cands []placement.Candidate
-	for i := range snap.ContainerInstances(cl.Account, cl.Region, cl.Name, "") {
-		if i.Status == state.InstanceInactive {
-			continue
-		}
+	insts := a.cands.Instances(snap, cl.Account, cl.Region, cl.Name)
+	cands := make([]placement.Candidate, 0, len(insts))
+	for _, i := range insts {
 		cands = append(cands, a.cands.Candidate(snap, i, a.connected(i)))
 	}
 	return cands

@@ -13,8 +13,44 @@ import (
 // their maps with the cache: callers must not change them (package
 // placement does not).
 type Candidates struct {
-	mu sync.Mutex
-	m  map[string]cachedCandidate
+	mu       sync.Mutex
+	m        map[string]cachedCandidate
+	clusters map[string]cachedInstances
+}
+
+// cachedInstances are a cluster's registered instances as of the instances
+// table's index (which heartbeats do not change; see Store.Beat).
+type cachedInstances struct {
+	index   uint64
+	abandon <-chan struct{}
+	insts   []*ContainerInstance
+}
+
+// Instances returns the cluster's instances that are not INACTIVE, in key
+// order, listing them again only when an instance changed. The slice is
+// shared: callers must not change it.
+func (c *Candidates) Instances(snap *Snapshot, account, region, cluster string) []*ContainerInstance {
+	key := Key(account, region, cluster, "")
+	index := snap.InstancesIndex(nil)
+	c.mu.Lock()
+	e, ok := c.clusters[key]
+	c.mu.Unlock()
+	if ok && e.index == index && !closed(e.abandon) {
+		return e.insts
+	}
+	e = cachedInstances{index: index, abandon: snap.abandon}
+	for i := range snap.ContainerInstances(account, region, cluster, "") {
+		if i.Status != InstanceInactive {
+			e.insts = append(e.insts, i)
+		}
+	}
+	c.mu.Lock()
+	if c.clusters == nil {
+		c.clusters = map[string]cachedInstances{}
+	}
+	c.clusters[key] = e
+	c.mu.Unlock()
+	return e.insts
 }
 
 type cachedCandidate struct {

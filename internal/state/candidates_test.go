@@ -220,3 +220,39 @@ func TestHeard(t *testing.T) {
 		t.Errorf("Heard after an older beat = %v; want %v still", got, at)
 	}
 }
+
+func TestCandidatesInstances(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, "")
+	defer s.Close()
+	first := setupInstance(t, s)
+	var cache Candidates
+	ids := func() []string {
+		var out []string
+		for _, i := range cache.Instances(s.Snapshot(), first.Account, first.Region, first.Cluster) {
+			out = append(out, i.InstanceID)
+		}
+		return out
+	}
+	if got := ids(); !reflect.DeepEqual(got, []string{"i1"}) {
+		t.Fatalf("Instances = %v; want [i1]", got)
+	}
+	s.Beat(first, time.Now()) // not a change of the table
+	second, err := Do[*ContainerInstance](ctx, s, &RegisterContainerInstance{Instance: &ContainerInstance{
+		Account: first.Account, Region: first.Region, Cluster: first.Cluster, InstanceID: "i2", Status: InstanceActive,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); !reflect.DeepEqual(got, []string{"i1", "i2"}) {
+		t.Errorf("Instances after a registration = %v; want [i1 i2]", got)
+	}
+	n := second.Copy()
+	n.Status = InstanceInactive
+	if _, err := s.Apply(ctx, &PutContainerInstance{Instance: n, ModifyIndex: second.ModifyIndex}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); !reflect.DeepEqual(got, []string{"i1"}) {
+		t.Errorf("Instances after i2 went INACTIVE = %v; want [i1]", got)
+	}
+}
