@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
 	"github.com/berthhq/berth/internal/agentapi"
 	"github.com/berthhq/berth/internal/server"
 	"github.com/berthhq/berth/internal/testcluster"
@@ -132,5 +134,59 @@ func TestOldJoinTokenUpgraded(t *testing.T) {
 	}
 	if err := register(t, c, "berth-join-"+strings.Repeat("cd", 32)); err == nil {
 		t.Error("Register with another token = nil; want refused")
+	}
+}
+
+// TestHeartbeatAfterSilenceIsWritten: heartbeats stay in memory (the
+// instance's version does not move), but one after a silence longer than
+// the grace, as after a network partition, is written, so that watchers of
+// the instances see the agent back.
+func TestHeartbeatAfterSilenceIsWritten(t *testing.T) {
+	dir := t.TempDir()
+	tc := testcluster.Start(t, testcluster.WithDataDir(dir), testcluster.WithServer(func(c *server.Config) {
+		c.AgentGrace = time.Second
+		c.AgentHeartbeat = 100 * time.Millisecond
+		c.InstanceLostAfter = time.Minute
+	}))
+	b, err := os.ReadFile(filepath.Join(dir, server.JoinTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, pin := agentapi.ParseJoinToken(strings.TrimSpace(string(b)))
+	c, err := agentapi.NewClient("https://"+tc.Server.Addr(), pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := c.Register(t.Context(), agentapi.RegisterRequest{
+		JoinToken: secret, Cluster: "default", Region: "us-east-1", EC2InstanceID: "i-0123456789abcdef0",
+		Address: "127.0.0.1", CPU: 1024, MemoryMiB: 512,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken(reg.AgentToken)
+	version := func() int64 {
+		t.Helper()
+		out, err := tc.ECS().DescribeContainerInstances(t.Context(), &ecs.DescribeContainerInstancesInput{ContainerInstances: []string{reg.ContainerInstanceARN}})
+		if err != nil || len(out.ContainerInstances) != 1 {
+			t.Fatalf("DescribeContainerInstances = %+v, %v", out, err)
+		}
+		return out.ContainerInstances[0].Version
+	}
+	v0 := version()
+	for range 3 {
+		if err := c.Heartbeat(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := version(); v != v0 {
+		t.Errorf("version after heartbeats within the grace = %d; want %d (not written)", v, v0)
+	}
+	time.Sleep(1200 * time.Millisecond) // silent past the grace
+	if err := c.Heartbeat(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v == v0 {
+		t.Errorf("version after a heartbeat that ends a silence = %d; want it written", v)
 	}
 }
