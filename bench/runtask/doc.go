@@ -5,6 +5,8 @@
 // `go test ./...` skips it; see README.md for how to run it and the figures.
 //
 // The benchmark drives a built berth binary from outside through the ECS API,
-// and the engine through the Moby client. It may import only
-// internal/testapp/testimage and the agent's label names from Berth.
+// and the engine through the Moby client, with what it shares with the other
+// engine benchmarks in bench/internal/benchkit. It may import only
+// internal/testapp/testimage, internal/berthproc and the agent's label
+// names from Berth.
 package runtask

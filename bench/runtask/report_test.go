@@ -1,54 +1,15 @@
 package runtask
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
-	goruntime "runtime"
 	"slices"
 	"strings"
-	"testing"
-	"time"
 
-	"github.com/moby/moby/client"
-
-	"github.com/berthhq/berth/internal/berthproc"
+	"github.com/berthhq/berth/bench/internal/benchkit"
 )
-
-// hostInfo records the machine and versions, as §1 asks.
-type hostInfo struct {
-	Date          string `json:"date"`
-	NumCPU        int    `json:"nproc"`
-	GOMAXPROCS    int    `json:"gomaxprocs"`
-	GoVersion     string `json:"go_version"`
-	Kernel        string `json:"kernel"`
-	OS            string `json:"os"`
-	MemTotalMiB   int64  `json:"mem_total_mib"`
-	Docker        string `json:"docker_version"`
-	DockerAPI     string `json:"docker_api_version"`
-	StorageDriver string `json:"storage_driver"`
-	CgroupDriver  string `json:"cgroup_driver"`
-	CgroupVersion string `json:"cgroup_version"`
-	LogDriver     string `json:"log_driver"`
-	BerthSource   string `json:"berth_source"`
-}
-
-func describeHost(ctx context.Context, t *testing.T, cli *client.Client, root string) hostInfo {
-	t.Helper()
-	h := hostInfo{Date: time.Now().UTC().Format(time.RFC3339), NumCPU: goruntime.NumCPU(), GOMAXPROCS: goruntime.GOMAXPROCS(0),
-		GoVersion: goruntime.Version(), BerthSource: berthproc.SourceVersion(ctx, root)}
-	if v, err := cli.ServerVersion(ctx, client.ServerVersionOptions{}); err == nil {
-		h.Docker, h.DockerAPI = v.Version, v.APIVersion
-	}
-	if res, err := cli.Info(ctx, client.InfoOptions{}); err == nil {
-		i := res.Info
-		h.Kernel, h.OS, h.MemTotalMiB = i.KernelVersion, i.OperatingSystem, i.MemTotal>>20
-		h.StorageDriver, h.CgroupDriver, h.CgroupVersion, h.LogDriver = i.Driver, i.CgroupDriver, i.CgroupVersion, i.LoggingDriver
-	}
-	return h
-}
 
 // What each arm is judged on. Targets are the issue's.
 const (
@@ -121,20 +82,20 @@ type burstOp struct {
 }
 
 type report struct {
-	Host            hostInfo      `json:"host"`
-	QuietBusy       summary       `json:"quiet_busy_pct"` // machine CPU % in the pauses between arms
-	Config          any           `json:"config"`
-	Summaries       []armSummary  `json:"summaries"`
-	Ratios          []ratio       `json:"ratios"`
-	Timelines       []armTimeline `json:"timelines"`
-	HostConfigDiffs []armDiff     `json:"hostconfig_diffs"`
-	ConfigDiffs     []armDiff     `json:"config_diffs"`
-	TraceSingle     []traceRow    `json:"trace_single,omitempty"`
-	TraceDirect     armTimeline   `json:"trace_direct"` // direct starts alternating with the traced ones
-	TraceBurst      []burstOp     `json:"trace_burst,omitempty"`
-	Fsync           summary       `json:"fsync_4k"`
-	Samples         []sample      `json:"samples"`
-	Traced          []sample      `json:"traced_samples,omitempty"`
+	Host            benchkit.Machine `json:"host"`
+	QuietBusy       summary          `json:"quiet_busy_pct"` // machine CPU % in the pauses between arms
+	Config          any              `json:"config"`
+	Summaries       []armSummary     `json:"summaries"`
+	Ratios          []ratio          `json:"ratios"`
+	Timelines       []armTimeline    `json:"timelines"`
+	HostConfigDiffs []armDiff        `json:"hostconfig_diffs"`
+	ConfigDiffs     []armDiff        `json:"config_diffs"`
+	TraceSingle     []traceRow       `json:"trace_single,omitempty"`
+	TraceDirect     armTimeline      `json:"trace_direct"` // direct starts alternating with the traced ones
+	TraceBurst      []burstOp        `json:"trace_burst,omitempty"`
+	Fsync           summary          `json:"fsync_4k"`
+	Samples         []sample         `json:"samples"`
+	Traced          []sample         `json:"traced_samples,omitempty"`
 }
 
 // values returns mark of every measured (non-warm-up) sample of phase/arm.
@@ -161,7 +122,7 @@ func arms(samples []sample, phase string) []string {
 
 func isBerth(arm string) bool { return !strings.HasPrefix(arm, "direct") }
 
-func buildReport(h hostInfo, cfg config, samples, traced []sample, diffs func() ([]armDiff, []armDiff), fsync summary) *report {
+func buildReport(h benchkit.Machine, cfg config, samples, traced []sample, diffs func() ([]armDiff, []armDiff), fsync summary) *report {
 	r := &report{Host: h, Samples: samples, Traced: traced, Fsync: fsync, Config: map[string]any{
 		"reps": cfg.reps, "burst_reps": cfg.burstReps, "trace_reps": cfg.traceReps, "pull_behaviours": cfg.pulls,
 		"settle_ms": cfg.settle.Milliseconds(), "burst_size": burstSize, "poll_ms": pollEvery.Milliseconds(),
@@ -181,9 +142,9 @@ func buildReport(h hostInfo, cfg config, samples, traced []sample, diffs func() 
 					continue
 				}
 				// The control arm is compared with direct, without a target.
-				lo, hi := ratioCI(xs, direct)
-				rt := ratio{Phase: phase, Arm: arm, Measure: m, BerthMedian: median(xs), DirectMedian: median(direct),
-					Ratio: median(xs) / median(direct), CILow: lo, CIHigh: hi, OverheadMS: median(xs) - median(direct),
+				lo, hi := benchkit.RatioCI(xs, direct)
+				rt := ratio{Phase: phase, Arm: arm, Measure: m, BerthMedian: benchkit.Median(xs), DirectMedian: benchkit.Median(direct),
+					Ratio: benchkit.Median(xs) / benchkit.Median(direct), CILow: lo, CIHigh: hi, OverheadMS: benchkit.Median(xs) - benchkit.Median(direct),
 					PairedRatio: pairedRatio(samples, phase, arm, m)}
 				if m == "start_event" && isBerth(arm) {
 					rt.Target = targetSingle
@@ -230,7 +191,7 @@ func pairedRatio(samples []sample, phase, arm, mark string) float64 {
 			rs = append(rs, v/d)
 		}
 	}
-	return finite(median(rs))
+	return finite(benchkit.Median(rs))
 }
 
 // finite maps NaN (a median of nothing) to 0, which JSON can carry.
@@ -261,7 +222,7 @@ func timeline(samples []sample, phase, arm string) armTimeline {
 	}
 	var marks []mk
 	for n := range names {
-		marks = append(marks, mk{n, median(values(samples, phase, arm, n))})
+		marks = append(marks, mk{n, benchkit.Median(values(samples, phase, arm, n))})
 	}
 	slices.SortFunc(marks, func(a, b mk) int {
 		if a.med != b.med {
@@ -286,7 +247,7 @@ func timeline(samples []sample, phase, arm string) armTimeline {
 			}
 			steps = append(steps, v-p)
 		}
-		row.StepMS = finite(median(steps))
+		row.StepMS = finite(benchkit.Median(steps))
 		tl.Rows = append(tl.Rows, row)
 		prev = m.name
 	}
@@ -329,9 +290,9 @@ func traceSingle(traced []sample) []traceRow {
 	}
 	var rows []traceRow
 	for k, xs := range starts {
-		row := traceRow{What: k, StartMS: median(xs), Seen: len(xs)}
+		row := traceRow{What: k, StartMS: benchkit.Median(xs), Seen: len(xs)}
 		if d, ok := durs[k]; ok {
-			row.DurMS, row.IsCall = median(d), true
+			row.DurMS, row.IsCall = benchkit.Median(d), true
 		}
 		rows = append(rows, row)
 	}
@@ -376,8 +337,8 @@ func traceBurst(traced []sample) []burstOp {
 	}
 	var out []burstOp
 	for op, a := range by {
-		out = append(out, burstOp{Op: op, Count: median(a.count), MedianDurMS: median(a.durs), P90DurMS: quantile(a.durs, 0.9),
-			FirstMS: median(a.first), LastEndMS: median(a.lastEnd), MaxParallel: median(a.par)})
+		out = append(out, burstOp{Op: op, Count: benchkit.Median(a.count), MedianDurMS: benchkit.Median(a.durs), P90DurMS: benchkit.Quantile(a.durs, 0.9),
+			FirstMS: benchkit.Median(a.first), LastEndMS: benchkit.Median(a.lastEnd), MaxParallel: benchkit.Median(a.par)})
 	}
 	slices.SortFunc(out, func(a, b burstOp) int { return cmpFloat(a.FirstMS, b.FirstMS) })
 	return out

@@ -16,8 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
+	"github.com/berthhq/berth/bench/internal/benchkit"
 	"github.com/berthhq/berth/internal/agent"
 	"github.com/berthhq/berth/internal/berthproc"
 	"github.com/berthhq/berth/internal/testapp/testimage"
@@ -111,17 +113,16 @@ type bench struct {
 	cli    *client.Client
 	image  string
 	labels map[string]string
-	events *eventLog
+	events *benchkit.EventLog
 
-	mu        sync.Mutex
-	seq       int
-	inspected map[string]inspection // by phase/arm: the first container of each
-	lastARN   map[*berth]string     // a task each berth ran, for the poll control
+	seq       benchkit.Counter
+	inspected *benchkit.Inspections // by phase/arm: the first container of each
+
+	mu      sync.Mutex
+	lastARN map[*benchkit.Berth]string // a task each berth ran, for the poll control
 }
 
-type inspection struct{ config, host map[string]string }
-
-func byTask(ev dockerEvent) string { return ev.Attrs[agent.LabelTaskARN] }
+func byTask(ev benchkit.Event) string { return ev.Attrs[agent.LabelTaskARN] }
 
 func TestRunTaskOverhead(t *testing.T) {
 	if os.Getenv("BERTH_BENCH") != "1" {
@@ -137,17 +138,17 @@ func TestRunTaskOverhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin, err := buildBerth(ctx, root, t.TempDir())
+	bin, err := benchkit.BuildBerth(ctx, root, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bench{t: t, cfg: cfg, cli: cli, image: image, labels: labels, inspected: map[string]inspection{}, lastARN: map[*berth]string{},
-		events: watchEvents(ctx, cli, testimage.LabelCase, labels[testimage.LabelCase])}
-	host := describeHost(ctx, t, cli, root)
+	b := &bench{t: t, cfg: cfg, cli: cli, image: image, labels: labels, inspected: benchkit.NewInspections(cli), lastARN: map[*benchkit.Berth]string{},
+		events: benchkit.WatchEvents(ctx, cli, testimage.LabelCase, labels[testimage.LabelCase], events.ActionCreate, events.ActionStart)}
+	host := benchkit.DescribeMachine(ctx, cli, root)
 
 	// One berth dev per pull behaviour, all up for the whole run so their
 	// arms interleave with the direct arm and with each other.
-	var berths []*berth
+	var berths []*benchkit.Berth
 	for _, pull := range cfg.pulls {
 		br := startBerth(ctx, t, bin, "berth/"+pull, pull)
 		b.register(ctx, br)
@@ -156,8 +157,8 @@ func TestRunTaskOverhead(t *testing.T) {
 
 	var single, burst []arm
 	for _, br := range berths {
-		single = append(single, arm{br.name, func(ctx context.Context) (sample, error) { return b.berthStart(ctx, br, singleFamily, 1) }})
-		burst = append(burst, arm{br.name, func(ctx context.Context) (sample, error) { return b.berthStart(ctx, br, burstFamily, burstSize) }})
+		single = append(single, arm{br.Name, func(ctx context.Context) (sample, error) { return b.berthStart(ctx, br, singleFamily, 1) }})
+		burst = append(burst, arm{br.Name, func(ctx context.Context) (sample, error) { return b.berthStart(ctx, br, burstFamily, burstSize) }})
 	}
 	single = append(single, arm{"direct", func(ctx context.Context) (sample, error) { return b.directStart(ctx, singleCPU, 1, nil) }})
 	// The control: direct again, while the benchmark polls DescribeTasks
@@ -170,7 +171,7 @@ func TestRunTaskOverhead(t *testing.T) {
 	samples = append(samples, b.rounds(ctx, "single", single, cfg.reps, berths)...)
 	samples = append(samples, b.rounds(ctx, "burst", burst, cfg.burstReps, berths)...)
 	for _, br := range berths {
-		br.stop()
+		br.Stop()
 	}
 
 	var traced []sample
@@ -196,14 +197,23 @@ func TestRunTaskOverhead(t *testing.T) {
 	}
 }
 
+// startBerth starts `berth dev` whose agent pulls with pull behaviour and
+// logs at debug level, and keeps a stopped task's container for an hour
+// (the benchmark removes them itself).
+func startBerth(ctx context.Context, t *testing.T, bin, name, pull string, extra ...string) *benchkit.Berth {
+	t.Helper()
+	flags := []string{"--image-pull-behavior", pull, "--task-cleanup-wait", "1h", "--log-level", "debug"}
+	return benchkit.StartBerth(ctx, t, bin, name, append(flags, extra...)...)
+}
+
 // register creates the two task definitions on br.
-func (b *bench) register(ctx context.Context, br *berth) {
+func (b *bench) register(ctx context.Context, br *benchkit.Berth) {
 	b.t.Helper()
 	for _, td := range []struct {
 		family string
 		cpu    int32
 	}{{singleFamily, singleCPU}, {burstFamily, burstCPU}} {
-		_, err := br.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		_, err := br.ECS.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 			Family:      aws.String(td.family),
 			NetworkMode: types.NetworkModeBridge,
 			ContainerDefinitions: []types.ContainerDefinition{{
@@ -214,7 +224,7 @@ func (b *bench) register(ctx context.Context, br *berth) {
 			}},
 		})
 		if err != nil {
-			b.t.Fatalf("%s: RegisterTaskDefinition(%s): %v", br.name, td.family, err)
+			b.t.Fatalf("%s: RegisterTaskDefinition(%s): %v", br.Name, td.family, err)
 		}
 	}
 }
@@ -227,7 +237,7 @@ type arm struct {
 // rounds runs 1 warm-up round plus reps rounds. Within a round every arm
 // runs once; the order rotates each round (ABAB, BABA, ... for two arms), so
 // each arm goes first equally often.
-func (b *bench) rounds(ctx context.Context, phase string, arms []arm, reps int, berths []*berth) []sample {
+func (b *bench) rounds(ctx context.Context, phase string, arms []arm, reps int, berths []*benchkit.Berth) []sample {
 	b.t.Helper()
 	var out []sample
 	for r := 0; r <= reps; r++ {
@@ -240,8 +250,8 @@ func (b *bench) rounds(ctx context.Context, phase string, arms []arm, reps int, 
 			if err != nil {
 				msg := fmt.Sprintf("%s round %d, %s: %v", phase, r, a.name, err)
 				for _, br := range berths {
-					if br.name == a.name {
-						msg += "\n" + br.name + " stderr (tail):\n" + tail(br.stderr.String(), 4000)
+					if br.Name == a.name {
+						msg += "\n" + br.Name + " stderr (tail):\n" + br.StderrTail(4000)
 					}
 				}
 				b.t.Fatal(msg)
@@ -264,7 +274,7 @@ func (b *bench) rounds(ctx context.Context, phase string, arms []arm, reps int, 
 // 10) and times them up to the engine's start events and up to DescribeTasks
 // reporting all RUNNING. The tasks are then stopped and their containers
 // removed, unmeasured.
-func (b *bench) berthStart(ctx context.Context, br *berth, family string, n int) (sample, error) {
+func (b *bench) berthStart(ctx context.Context, br *benchkit.Berth, family string, n int) (sample, error) {
 	calls := (n + 9) / 10
 	arns := make([][]string, calls)
 	errs := make([]error, calls)
@@ -276,7 +286,7 @@ func (b *bench) berthStart(ctx context.Context, br *berth, family string, n int)
 	for i := range calls {
 		wg.Go(func() {
 			count := min(10, n-10*i)
-			out, err := br.ecs.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String(family), Count: aws.Int32(int32(count))})
+			out, err := br.ECS.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String(family), Count: aws.Int32(int32(count))})
 			now := time.Now()
 			mu.Lock()
 			if returned[0].IsZero() || now.Before(returned[0]) {
@@ -309,7 +319,7 @@ func (b *bench) berthStart(ctx context.Context, br *berth, family string, n int)
 		b.stopTasks(context.WithoutCancel(ctx), br, all)
 		return sample{}, err
 	}
-	starts, err := b.events.wait(ctx, "start", all, byTask)
+	starts, err := b.events.WaitKeys(ctx, "start", all, byTask)
 	if err != nil {
 		b.stopTasks(context.WithoutCancel(ctx), br, all)
 		return sample{}, err
@@ -327,7 +337,7 @@ func (b *bench) berthStart(ctx context.Context, br *berth, family string, n int)
 		pullStop = append(pullStop, aws.ToTime(tk.PullStoppedAt))
 		startedAt = append(startedAt, aws.ToTime(tk.StartedAt))
 		startEv = append(startEv, starts[arn].Time)
-		if ev, ok := b.events.lookup("create", arn, byTask); ok {
+		if ev, ok := b.events.Lookup("create", arn, byTask); ok {
 			createEv = append(createEv, ev.Time)
 		}
 	}
@@ -341,7 +351,7 @@ func (b *bench) berthStart(ctx context.Context, br *berth, family string, n int)
 		s.Marks["runtask_first_returned"] = ms(t0, returned[0])
 	}
 
-	b.inspectOnce(ctx, phaseOf(n)+"/"+br.name, starts[all[0]].ID)
+	b.inspectOnce(ctx, phaseOf(n)+"/"+br.Name, starts[all[0]].ID)
 	b.mu.Lock()
 	b.lastARN[br] = all[0]
 	b.mu.Unlock()
@@ -378,11 +388,11 @@ func markSpan(m map[string]float64, t0 time.Time, name string, ts []time.Time) {
 
 // waitRunning polls DescribeTasks every 10 ms until every task is RUNNING,
 // and returns them with the time of the response that first showed it.
-func waitRunning(ctx context.Context, br *berth, arns []string) ([]types.Task, time.Time, error) {
+func waitRunning(ctx context.Context, br *benchkit.Berth, arns []string) ([]types.Task, time.Time, error) {
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
-		out, err := br.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: arns})
+		out, err := br.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: arns})
 		now := time.Now()
 		if err != nil {
 			return nil, now, fmt.Errorf("DescribeTasks: %w", err)
@@ -409,7 +419,7 @@ func waitRunning(ctx context.Context, br *berth, arns []string) ([]types.Task, t
 
 // stopTasks stops the tasks, waits for STOPPED and removes their containers
 // (the agent would keep them for --task-cleanup-wait).
-func (b *bench) stopTasks(ctx context.Context, br *berth, arns []string) {
+func (b *bench) stopTasks(ctx context.Context, br *benchkit.Berth, arns []string) {
 	b.t.Helper()
 	if len(arns) == 0 {
 		return
@@ -417,16 +427,16 @@ func (b *bench) stopTasks(ctx context.Context, br *berth, arns []string) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for _, arn := range arns {
-		if _, err := br.ecs.StopTask(ctx, &ecs.StopTaskInput{Task: aws.String(arn), Reason: aws.String("benchmark")}); err != nil {
-			b.t.Errorf("%s: StopTask(%s): %v", br.name, arn, err)
+		if _, err := br.ECS.StopTask(ctx, &ecs.StopTaskInput{Task: aws.String(arn), Reason: aws.String("benchmark")}); err != nil {
+			b.t.Errorf("%s: StopTask(%s): %v", br.Name, arn, err)
 		}
 	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		out, err := br.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: arns})
+		out, err := br.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: arns})
 		if err != nil {
-			b.t.Errorf("%s: DescribeTasks: %v", br.name, err)
+			b.t.Errorf("%s: DescribeTasks: %v", br.Name, err)
 			return
 		}
 		stopped := 0
@@ -447,7 +457,7 @@ func (b *bench) stopTasks(ctx context.Context, br *berth, arns []string) {
 		}
 		select {
 		case <-ctx.Done():
-			b.t.Errorf("%s: %d of %d tasks STOPPED: %v", br.name, stopped, len(arns), ctx.Err())
+			b.t.Errorf("%s: %d of %d tasks STOPPED: %v", br.Name, stopped, len(arns), ctx.Err())
 			return
 		case <-tick.C:
 		}
@@ -478,15 +488,12 @@ const controlArm = "direct+poll"
 // at once, and times them up to their start events. With poll set, it
 // polls DescribeTasks on poll every 10 ms meanwhile, as a Berth arm does.
 // The containers are then stopped and removed, unmeasured.
-func (b *bench) directStart(ctx context.Context, cpu int64, n int, poll *berth) (sample, error) {
+func (b *bench) directStart(ctx context.Context, cpu int64, n int, poll *benchkit.Berth) (sample, error) {
 	ports, err := freePorts(n)
 	if err != nil {
 		return sample{}, err
 	}
-	b.mu.Lock()
-	first := b.seq
-	b.seq += n
-	b.mu.Unlock()
+	first := b.seq.Take(n)
 	ids := make([]string, n)
 	errs := make([]error, n)
 	createdAt := make([]time.Time, n)
@@ -501,16 +508,7 @@ func (b *bench) directStart(ctx context.Context, cpu int64, n int, poll *berth) 
 	for i := range n {
 		wg.Go(func() {
 			name := fmt.Sprintf("berth-bench-direct-%s-%d", testimage.RunID(), first+i)
-			res, err := b.cli.ContainerCreate(ctx, directOptions(name, b.image, appCommand, memoryMiB, cpu, containerPort, ports[i], b.labels))
-			createdAt[i] = time.Now()
-			if err != nil {
-				errs[i] = fmt.Errorf("create: %w", err)
-				return
-			}
-			ids[i] = res.ID
-			if _, err := b.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
-				errs[i] = fmt.Errorf("start: %w", err)
-			}
+			ids[i], createdAt[i], errs[i] = benchkit.CreateStart(ctx, b.cli, b.direct(name, cpu, ports[i]).Options())
 			startedAt[i] = time.Now()
 		})
 	}
@@ -525,7 +523,7 @@ func (b *bench) directStart(ctx context.Context, cpu int64, n int, poll *berth) 
 	if err := errors.Join(errs...); err != nil {
 		return sample{}, err
 	}
-	starts, err := b.events.wait(ctx, "start", ids, byID)
+	starts, err := b.events.WaitKeys(ctx, "start", ids, benchkit.ByID)
 	if err != nil {
 		return sample{}, err
 	}
@@ -533,7 +531,7 @@ func (b *bench) directStart(ctx context.Context, cpu int64, n int, poll *berth) 
 	var createEv, startEv []time.Time
 	for _, id := range ids {
 		startEv = append(startEv, starts[id].Time)
-		if ev, ok := b.events.lookup("create", id, byID); ok {
+		if ev, ok := b.events.Lookup("create", id, benchkit.ByID); ok {
 			createEv = append(createEv, ev.Time)
 		}
 	}
@@ -545,9 +543,19 @@ func (b *bench) directStart(ctx context.Context, cpu int64, n int, poll *berth) 
 	return s, nil
 }
 
+// direct is the container the agent would create for the benchmark's task
+// definition of cpu units, with hostPort for the dynamic host port: the
+// same image, command, memory limit with no swap on top, CPU shares,
+// bridge network, one published port, the default log driver and no
+// restart policy.
+func (b *bench) direct(name string, cpu int64, hostPort int) benchkit.Direct {
+	return benchkit.Direct{Name: name, Image: b.image, Cmd: appCommand, Labels: b.labels,
+		MemoryMiB: memoryMiB, CPUShares: cpu, ContainerPort: containerPort, HostPort: hostPort}
+}
+
 // pollDescribe calls DescribeTasks on br every 10 ms, for a task br ran
 // (now stopped), until the returned function is called.
-func (b *bench) pollDescribe(ctx context.Context, br *berth) (stop func()) {
+func (b *bench) pollDescribe(ctx context.Context, br *benchkit.Berth) (stop func()) {
 	b.mu.Lock()
 	arn := b.lastARN[br]
 	b.mu.Unlock()
@@ -561,7 +569,7 @@ func (b *bench) pollDescribe(ctx context.Context, br *berth) (stop func()) {
 		tick := time.NewTicker(pollEvery)
 		defer tick.Stop()
 		for {
-			_, _ = br.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{arn}})
+			_, _ = br.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{arn}})
 			select {
 			case <-ctx.Done():
 				return
@@ -575,20 +583,9 @@ func (b *bench) pollDescribe(ctx context.Context, br *berth) (stop func()) {
 // inspectOnce keeps the engine's view of the first container of each arm,
 // for the "same options" diff.
 func (b *bench) inspectOnce(ctx context.Context, key, id string) {
-	b.mu.Lock()
-	_, done := b.inspected[key]
-	b.mu.Unlock()
-	if done {
-		return
-	}
-	cfg, host, err := inspectRaw(ctx, b.cli, id)
-	if err != nil {
+	if err := b.inspected.Once(ctx, key, id); err != nil {
 		b.t.Errorf("inspect %s (%s): %v", id, key, err)
-		return
 	}
-	b.mu.Lock()
-	b.inspected[key] = inspection{cfg, host}
-	b.mu.Unlock()
 }
 
 // armDiff is how one Berth arm's container differs from the direct one.
@@ -601,26 +598,18 @@ type armDiff struct {
 // same phase: HostConfig first (must match but for explained fields), then
 // Config (informational).
 func (b *bench) diffs() (host, cfg []armDiff) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, key := range slices.Sorted(func(yield func(string) bool) {
-		for k := range b.inspected {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, key := range b.inspected.Keys() {
 		phase, name, _ := strings.Cut(key, "/")
 		if name == "direct" {
 			continue
 		}
-		d, ok := b.inspected[phase+"/direct"]
+		d, ok := b.inspected.Get(phase + "/direct")
 		if !ok {
 			continue
 		}
-		a := b.inspected[key]
-		host = append(host, armDiff{key, diffFields(a.host, d.host, explainHostConfig)})
-		cfg = append(cfg, armDiff{key, diffFields(a.config, d.config, explainConfig)})
+		a, _ := b.inspected.Get(key)
+		host = append(host, armDiff{key, diffFields(a.Host, d.Host, explainHostConfig)})
+		cfg = append(cfg, armDiff{key, diffFields(a.Config, d.Config, explainConfig)})
 	}
 	return host, cfg
 }
@@ -630,24 +619,16 @@ func (b *bench) diffs() (host, cfg []armDiff) {
 // calls happen when during single starts and one burst. Diagnostics only.
 func (b *bench) tracePass(ctx context.Context, bin string) []sample {
 	b.t.Helper()
-	upstream := strings.TrimPrefix(b.cli.DaemonHost(), "unix://")
 	if !strings.HasPrefix(b.cli.DaemonHost(), "unix://") {
 		b.t.Logf("trace pass skipped: the engine is at %s, not a unix socket", b.cli.DaemonHost())
 		return nil
 	}
-	// A short directory: unix socket paths are limited to 107 bytes.
-	dir, err := os.MkdirTemp("", "berth-trace-")
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Cleanup(func() { os.RemoveAll(dir) })
-	proxy, err := startTraceProxy(dir, upstream)
+	proxy, err := benchkit.StartTraceProxy(b.t, b.cli.DaemonHost())
 	if err != nil {
 		b.t.Fatalf("trace proxy: %v", err)
 	}
-	b.t.Cleanup(proxy.close)
-	br := startBerth(ctx, b.t, bin, "berth/default (traced)", "default", "--docker-host", proxy.host())
-	defer br.stop()
+	br := startBerth(ctx, b.t, bin, "berth/default (traced)", "default", "--docker-host", proxy.Host())
+	defer br.Stop()
 	b.register(ctx, br)
 
 	var out []sample
@@ -655,13 +636,13 @@ func (b *bench) tracePass(ctx context.Context, bin string) []sample {
 		t0 := time.Now()
 		s, err := b.berthStart(ctx, br, family, n)
 		if err != nil {
-			b.t.Fatalf("trace pass: %v\nstderr (tail):\n%s", err, tail(br.stderr.String(), 4000))
+			b.t.Fatalf("trace pass: %v\nstderr (tail):\n%s", err, br.StderrTail(4000))
 		}
 		end := t0.Add(time.Duration(s.Marks["running_visible"] * float64(time.Millisecond)))
-		for _, c := range proxy.between(t0, end) {
-			s.Calls = append(s.Calls, tracedCall{Op: c.Op, StartMS: ms(t0, c.Start), DurMS: ms(c.Start, c.End), HTTPCode: c.Code})
+		for _, c := range proxy.Between(t0, end) {
+			s.Calls = append(s.Calls, tracedCall{Op: normalizeOp(c.Method, c.Path), StartMS: ms(t0, c.Start), DurMS: ms(c.Start, c.End), HTTPCode: c.Code})
 		}
-		s.Phase, s.Arm, s.Round = phaseOf(n), br.name, round
+		s.Phase, s.Arm, s.Round = phaseOf(n), br.Name, round
 		s.QuietBusyPct = b.settle()
 		out = append(out, s)
 	}
@@ -695,51 +676,9 @@ func (b *bench) tracePass(ctx context.Context, bin string) []sample {
 const traceDirectArm = "direct (trace pass)"
 
 // settle waits for the engine to finish tearing down what the last arm
-// made, and returns how busy the machine's CPUs were meanwhile, in percent:
-// the benchmark does nothing then, so this is mostly other work on the box
-// (-1 when not measured).
-func (b *bench) settle() float64 {
-	if b.cfg.settle <= 0 {
-		return -1
-	}
-	before, err1 := cpuTimes()
-	time.Sleep(b.cfg.settle)
-	after, err2 := cpuTimes()
-	if err1 != nil || err2 != nil || after.total <= before.total {
-		return -1
-	}
-	return 100 * float64(after.busy-before.busy) / float64(after.total-before.total)
-}
-
-type jiffies struct{ busy, total uint64 }
-
-// cpuTimes reads the machine-wide CPU counters of /proc/stat.
-func cpuTimes() (jiffies, error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return jiffies{}, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 5 || f[0] != "cpu" {
-		return jiffies{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
-	}
-	var j jiffies
-	for i, v := range f[1:] {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return jiffies{}, fmt.Errorf("/proc/stat: %q: %w", line, err)
-		}
-		if i >= 8 {
-			break // guest time is already counted in user
-		}
-		j.total += n
-		if i != 3 && i != 4 { // idle, iowait
-			j.busy += n
-		}
-	}
-	return j, nil
-}
+// made, and returns how busy the machine's CPUs were meanwhile (see
+// benchkit.Settle).
+func (b *bench) settle() float64 { return benchkit.Settle(b.cfg.settle) }
 
 // measureFsync times 200 4-KiB write+fsync pairs in a temporary directory on
 // the disk the data directories live on: the floor under every durable

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/berthhq/berth/bench/internal/benchkit"
 	"github.com/berthhq/berth/internal/agent"
 	"github.com/berthhq/berth/internal/testapp/testimage"
 )
@@ -21,9 +22,9 @@ const steadyMessage = "has reached a steady state"
 // registerTaskDefinition registers the benchmark's task definition: one
 // container of the test image, memory 64 / memoryReservation 32, cpu 0, no
 // ports, no health check, stopTimeout 10 s (Swarm's grace period), bridge.
-func (b *bench) registerTaskDefinition(ctx context.Context, br *berth) {
+func (b *bench) registerTaskDefinition(ctx context.Context, br *benchkit.Berth) {
 	b.t.Helper()
-	_, err := br.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+	_, err := br.ECS.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family:      aws.String(family),
 		NetworkMode: types.NetworkModeBridge,
 		ContainerDefinitions: []types.ContainerDefinition{{
@@ -44,10 +45,10 @@ func berthServiceName(round int) string { return fmt.Sprintf("bench-%s-%d", test
 // state, then times UpdateService(desiredCount=N) and, after the ramp,
 // UpdateService(desiredCount=0). The service is deleted and its containers
 // removed afterwards, unmeasured.
-func (b *bench) berthRun(ctx context.Context, br *berth, round int) (s sample, err error) {
+func (b *bench) berthRun(ctx context.Context, br *benchkit.Berth, round int) (s sample, err error) {
 	name := berthServiceName(round)
 	n := b.cfg.tasks
-	_, err = br.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+	_, err = br.ECS.CreateService(ctx, &ecs.CreateServiceInput{
 		ServiceName: aws.String(name), TaskDefinition: aws.String(family), DesiredCount: aws.Int32(0),
 		LaunchType:         types.LaunchTypeEc2,
 		PlacementStrategy:  []types.PlacementStrategy{{Type: types.PlacementStrategyTypeSpread, Field: aws.String("instanceId")}},
@@ -58,7 +59,7 @@ func (b *bench) berthRun(ctx context.Context, br *berth, round int) (s sample, e
 	}
 	defer func() {
 		cctx := context.WithoutCancel(ctx)
-		if _, derr := br.ecs.DeleteService(cctx, &ecs.DeleteServiceInput{Service: aws.String(name), Force: aws.Bool(true)}); derr != nil {
+		if _, derr := br.ECS.DeleteService(cctx, &ecs.DeleteServiceInput{Service: aws.String(name), Force: aws.Bool(true)}); derr != nil {
 			err = errors.Join(err, fmt.Errorf("DeleteService: %w", derr))
 		}
 		b.removeByLabels(cctx, b.armLabels("berth"))
@@ -71,7 +72,7 @@ func (b *bench) berthRun(ctx context.Context, br *berth, round int) (s sample, e
 	// 0 -> N.
 	s.Up, s.Down = map[string]float64{}, map[string]float64{}
 	t0 := time.Now()
-	if _, err := br.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String(name), DesiredCount: aws.Int32(int32(n))}); err != nil {
+	if _, err := br.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String(name), DesiredCount: aws.Int32(int32(n))}); err != nil {
 		return s, fmt.Errorf("UpdateService(%d): %w", n, err)
 	}
 	s.Up["call_returned"] = ms(t0, time.Now())
@@ -83,30 +84,30 @@ func (b *bench) berthRun(ctx context.Context, br *berth, round int) (s sample, e
 	if !steady.IsZero() {
 		s.Up["steady_reported"] = ms(t0, steady)
 	}
-	isBerth := hasAttr(agent.LabelManaged, "true")
-	starts, err := b.events.waitN(ctx, "start", t0, n, isBerth)
+	isBerth := benchkit.HasAttr(agent.LabelManaged, "true")
+	starts, err := b.events.WaitN(ctx, "start", t0, n, isBerth)
 	if err != nil {
 		return s, err
 	}
 	markRamp(s.Up, t0, "start", starts)
-	ids := eventIDs(starts)
-	markRamp(s.Up, t0, "create", b.events.collect("create", t0, idIn(ids)))
+	ids := benchkit.IDs(starts)
+	markRamp(s.Up, t0, "create", b.events.Collect("create", t0, benchkit.IDIn(ids)))
 	b.inspectOnce(ctx, "berth", starts[0].ID)
 	if err := b.berthTimeline(ctx, br, name, t0, s.Up); err != nil {
 		return s, err
 	}
 	if b.trace != nil {
 		b.t.Logf("round %d, berth: the agent's engine calls from UpdateService to the %dth start event: %s",
-			round, n, b.trace.summary(t0, starts[len(starts)-1].Time))
+			round, n, traceSummary(b.trace, t0, starts[len(starts)-1].Time))
 	}
 
 	// N -> 0.
 	t1 := time.Now()
-	if _, err := br.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String(name), DesiredCount: aws.Int32(0)}); err != nil {
+	if _, err := br.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String(name), DesiredCount: aws.Int32(0)}); err != nil {
 		return s, fmt.Errorf("UpdateService(0): %w", err)
 	}
 	s.Down["call_returned"] = ms(t1, time.Now())
-	dies, err := b.events.waitN(ctx, "die", t1, n, idIn(ids))
+	dies, err := b.events.WaitN(ctx, "die", t1, n, benchkit.IDIn(ids))
 	if err != nil {
 		return s, err
 	}
@@ -129,12 +130,12 @@ func (b *bench) berthRun(ctx context.Context, br *berth, round int) (s sample, e
 // since, if one appears within 2 s of stable (zero if none: Berth drops a
 // steady-state event that repeats the latest event, and a change of
 // desiredCount alone emits no other event in between).
-func (b *bench) berthWaitStable(ctx context.Context, br *berth, name string, since time.Time, want int32) (seen, event time.Time, err error) {
+func (b *bench) berthWaitStable(ctx context.Context, br *benchkit.Berth, name string, since time.Time, want int32) (seen, event time.Time, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	var last *types.Service
 	err = poll(ctx, b.cfg.poll, func(now time.Time) (bool, error) {
-		out, err := br.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Services: []string{name}})
+		out, err := br.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Services: []string{name}})
 		if err != nil {
 			return false, fmt.Errorf("DescribeServices: %w", err)
 		}
@@ -169,14 +170,14 @@ func (b *bench) berthWaitStable(ctx context.Context, br *berth, name string, sin
 // berthTimeline describes the service's running tasks (after the ramp,
 // unmeasured) and marks when the controller created them (placement),
 // when the agent's image step ended and when the agent saw them start.
-func (b *bench) berthTimeline(ctx context.Context, br *berth, name string, t0 time.Time, m map[string]float64) error {
-	lt, err := br.ecs.ListTasks(ctx, &ecs.ListTasksInput{ServiceName: aws.String(name), DesiredStatus: types.DesiredStatusRunning, MaxResults: aws.Int32(100)})
+func (b *bench) berthTimeline(ctx context.Context, br *benchkit.Berth, name string, t0 time.Time, m map[string]float64) error {
+	lt, err := br.ECS.ListTasks(ctx, &ecs.ListTasksInput{ServiceName: aws.String(name), DesiredStatus: types.DesiredStatusRunning, MaxResults: aws.Int32(100)})
 	if err != nil {
 		return fmt.Errorf("ListTasks: %w", err)
 	}
 	var created, pulled, started []time.Time
 	for chunk := range slices.Chunk(lt.TaskArns, 100) {
-		out, err := br.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: chunk})
+		out, err := br.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: chunk})
 		if err != nil {
 			return fmt.Errorf("DescribeTasks: %w", err)
 		}
@@ -206,14 +207,14 @@ func markTimes(m map[string]float64, t0 time.Time, prefix string, ts []time.Time
 
 // removeBerthServices deletes every service the benchmark made (on failure;
 // after a clean run there are none left).
-func (b *bench) removeBerthServices(ctx context.Context, br *berth) {
+func (b *bench) removeBerthServices(ctx context.Context, br *benchkit.Berth) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	out, err := br.ecs.ListServices(ctx, &ecs.ListServicesInput{})
+	out, err := br.ECS.ListServices(ctx, &ecs.ListServicesInput{})
 	if err != nil {
 		return // berth is gone: its containers go with the test's labels
 	}
 	for _, arn := range out.ServiceArns {
-		_, _ = br.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String(arn), Force: aws.Bool(true)})
+		_, _ = br.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String(arn), Force: aws.Bool(true)})
 	}
 }

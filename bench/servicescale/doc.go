@@ -7,7 +7,8 @@
 // it; see README.md for how to run it and the figures.
 //
 // The benchmark drives a built berth binary from outside through the ECS
-// API, and the engine (Swarm included) through the Moby client. It may
-// import only internal/testapp/testimage, internal/berthproc and the agent's
-// label names from Berth.
+// API, and the engine (Swarm included) through the Moby client, with what it
+// shares with bench/runtask in bench/internal/benchkit. It may import only
+// internal/testapp/testimage, internal/berthproc and the agent's label names
+// from Berth.
 package servicescale

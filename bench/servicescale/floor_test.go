@@ -2,42 +2,28 @@ package servicescale
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"sync"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/berthhq/berth/bench/internal/benchkit"
 	"github.com/berthhq/berth/internal/testapp/testimage"
 )
 
 func floorName(c int) string { return fmt.Sprintf("floor c=%d", c) }
 
-// floorOptions is the create request the agent sends for the benchmark's
+// floorContainer is the container the agent creates for the benchmark's
 // task definition (internal/agent/spec.go, internal/runtime/docker/spec.go),
 // without the agent's own labels and task environment: the same image and
 // command, memory 64 MiB with no swap on top, a 32 MiB reservation, CPU
 // shares 2 (ECS's cpu 0), bridge, no ports, the default log driver, no
 // restart policy.
-func (b *bench) floorOptions(name string) client.ContainerCreateOptions {
-	return client.ContainerCreateOptions{
-		Name:   name,
-		Config: &container.Config{Image: b.image, Cmd: appCommand, Labels: b.armLabels("floor")},
-		HostConfig: &container.HostConfig{
-			NetworkMode: "bridge",
-			Resources: container.Resources{
-				CPUShares:         2,
-				Memory:            memoryMiB << 20,
-				MemorySwap:        memoryMiB << 20,
-				MemoryReservation: reserveMiB << 20,
-			},
-		},
-	}
+func (b *bench) floorContainer(name string) benchkit.Direct {
+	return benchkit.Direct{Name: name, Image: b.image, Cmd: appCommand, Labels: b.armLabels("floor"),
+		MemoryMiB: memoryMiB, ReserveMiB: reserveMiB, CPUShares: 2}
 }
 
 // each runs fn(i) for i in [0, n) on c workers.
@@ -64,10 +50,7 @@ func each(n, c int, fn func(i int)) {
 // die event. The containers are removed afterwards, unmeasured.
 func (b *bench) floorRun(ctx context.Context, c int) (s sample, err error) {
 	n := b.cfg.tasks
-	b.mu.Lock()
-	first := b.seq
-	b.seq += n
-	b.mu.Unlock()
+	first := b.seq.Take(n)
 	ids := make([]string, n)
 	errs := make([]error, n)
 	defer func() { b.removeByLabels(context.WithoutCancel(ctx), b.armLabels("floor")) }()
@@ -76,26 +59,18 @@ func (b *bench) floorRun(ctx context.Context, c int) (s sample, err error) {
 	t0 := time.Now()
 	each(n, c, func(i int) {
 		name := fmt.Sprintf("berth-bench-scale-%s-%d", testimage.RunID(), first+i)
-		res, err := b.cli.ContainerCreate(ctx, b.floorOptions(name))
-		if err != nil {
-			errs[i] = fmt.Errorf("create: %w", err)
-			return
-		}
-		ids[i] = res.ID
-		if _, err := b.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
-			errs[i] = fmt.Errorf("start: %w", err)
-		}
+		ids[i], _, errs[i] = benchkit.CreateStart(ctx, b.cli, b.floorContainer(name).Options())
 	})
 	s.Up["call_returned"] = ms(t0, time.Now())
 	if err := errors.Join(errs...); err != nil {
 		return s, err
 	}
-	starts, err := b.events.waitN(ctx, "start", t0, n, idIn(ids))
+	starts, err := b.events.WaitN(ctx, "start", t0, n, benchkit.IDIn(ids))
 	if err != nil {
 		return s, err
 	}
 	markRamp(s.Up, t0, "start", starts)
-	markRamp(s.Up, t0, "create", b.events.collect("create", t0, idIn(ids)))
+	markRamp(s.Up, t0, "create", b.events.Collect("create", t0, benchkit.IDIn(ids)))
 	b.inspectOnce(ctx, "floor", ids[0])
 
 	t1 := time.Now()
@@ -109,57 +84,12 @@ func (b *bench) floorRun(ctx context.Context, c int) (s sample, err error) {
 	if err := errors.Join(errs...); err != nil {
 		return s, err
 	}
-	dies, err := b.events.waitN(ctx, "die", t1, n, idIn(ids))
+	dies, err := b.events.WaitN(ctx, "die", t1, n, benchkit.IDIn(ids))
 	if err != nil {
 		return s, err
 	}
 	markRamp(s.Down, t1, "die", dies)
 	return s, nil
-}
-
-// inspectHost returns the engine's own JSON of a container's HostConfig,
-// flattened to path -> value.
-func inspectHost(ctx context.Context, cli *client.Client, id string) (map[string]string, error) {
-	res, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
-	if err != nil {
-		return nil, err
-	}
-	var doc struct{ HostConfig any }
-	if err := json.Unmarshal(res.Raw, &doc); err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", id, err)
-	}
-	host := map[string]string{}
-	flatten("", doc.HostConfig, host)
-	return host, nil
-}
-
-// flatten turns a decoded JSON value into path -> JSON-encoded leaf.
-func flatten(prefix string, v any, out map[string]string) {
-	join := func(k string) string {
-		if prefix == "" {
-			return k
-		}
-		return prefix + "." + k
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		if len(x) == 0 {
-			out[prefix] = "{}"
-		}
-		for k, e := range x {
-			flatten(join(k), e, out)
-		}
-	case []any:
-		if len(x) == 0 {
-			out[prefix] = "[]"
-		}
-		for i, e := range x {
-			flatten(fmt.Sprintf("%s[%d]", prefix, i), e, out)
-		}
-	default:
-		b, _ := json.Marshal(x)
-		out[prefix] = string(b)
-	}
 }
 
 // fieldDiff is one HostConfig path whose value differs from Berth's.
@@ -176,27 +106,9 @@ type armDiff struct {
 
 // diffFields compares two flattened documents.
 func diffFields(berth, other map[string]string) []fieldDiff {
-	keys := map[string]bool{}
-	for k := range berth {
-		keys[k] = true
-	}
-	for k := range other {
-		keys[k] = true
-	}
 	var out []fieldDiff
-	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		a, okA := berth[k]
-		o, okO := other[k]
-		if okA == okO && a == o {
-			continue
-		}
-		if !okA {
-			a = "(absent)"
-		}
-		if !okO {
-			o = "(absent)"
-		}
-		out = append(out, fieldDiff{Path: k, Berth: a, Other: o})
+	for _, d := range benchkit.Diff(berth, other) {
+		out = append(out, fieldDiff{Path: d.Path, Berth: d.A, Other: d.B})
 	}
 	return out
 }

@@ -5,66 +5,37 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
-	goruntime "runtime"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/moby/moby/client"
 
-	"github.com/berthhq/berth/internal/berthproc"
+	"github.com/berthhq/berth/bench/internal/benchkit"
 )
 
-// hostInfo describes the machine and versions of a run.
+// hostInfo describes the machine and versions of a run (benchkit.Machine
+// under this benchmark's JSON names).
 type hostInfo struct {
 	Date          string `json:"date"`
 	NumCPU        int    `json:"num_cpu"`
 	GOMAXPROCS    int    `json:"gomaxprocs"`
 	GoVersion     string `json:"go_version"`
-	BerthSource   string `json:"berth_source"`
-	Docker        string `json:"docker"`
-	DockerAPI     string `json:"docker_api"`
 	Kernel        string `json:"kernel"`
 	OS            string `json:"os"`
 	MemTotalMiB   int64  `json:"mem_total_mib"`
+	Docker        string `json:"docker"`
+	DockerAPI     string `json:"docker_api"`
 	StorageDriver string `json:"storage_driver"`
 	CgroupDriver  string `json:"cgroup_driver"`
 	CgroupVersion string `json:"cgroup_version"`
 	LogDriver     string `json:"log_driver"`
+	BerthSource   string `json:"berth_source"`
 }
 
 func describeHost(ctx context.Context, cli *client.Client, root string) hostInfo {
-	h := hostInfo{Date: time.Now().UTC().Format(time.RFC3339), NumCPU: goruntime.NumCPU(), GOMAXPROCS: goruntime.GOMAXPROCS(0),
-		GoVersion: goruntime.Version(), BerthSource: berthproc.SourceVersion(ctx, root)}
-	if v, err := cli.ServerVersion(ctx, client.ServerVersionOptions{}); err == nil {
-		h.Docker, h.DockerAPI = v.Version, v.APIVersion
-	}
-	if res, err := cli.Info(ctx, client.InfoOptions{}); err == nil {
-		i := res.Info
-		h.Kernel, h.OS, h.MemTotalMiB = i.KernelVersion, i.OperatingSystem, i.MemTotal>>20
-		h.StorageDriver, h.CgroupDriver, h.CgroupVersion, h.LogDriver = i.Driver, i.CgroupDriver, i.CgroupVersion, i.LoggingDriver
-	}
-	return h
+	return hostInfo(benchkit.DescribeMachine(ctx, cli, root))
 }
-
-// quantile is the q-quantile of xs by linear interpolation between order
-// statistics (Hyndman & Fan type 7); NaN for none.
-func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Sorted(slices.Values(xs))
-	h := q * float64(len(s)-1)
-	lo := int(math.Floor(h))
-	if lo >= len(s)-1 {
-		return s[len(s)-1]
-	}
-	return s[lo] + (h-float64(lo))*(s[lo+1]-s[lo])
-}
-
-func median(xs []float64) float64 { return quantile(xs, 0.5) }
 
 // summary is the distribution of one measure of one arm, in ms.
 type summary struct {
@@ -79,29 +50,7 @@ func summarize(xs []float64) summary {
 	if len(xs) == 0 {
 		return summary{Median: math.NaN(), P90: math.NaN(), Min: math.NaN(), Max: math.NaN()}
 	}
-	return summary{N: len(xs), Median: median(xs), P90: quantile(xs, 0.9), Min: slices.Min(xs), Max: slices.Max(xs)}
-}
-
-// ratioCI is a percentile-bootstrap 95 % interval of median(a)/median(b),
-// resampling each arm independently; fixed seed.
-func ratioCI(a, b []float64) (lo, hi float64) {
-	if len(a) == 0 || len(b) == 0 {
-		return math.NaN(), math.NaN()
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	const n = 4000
-	ratios := make([]float64, n)
-	ra, rb := make([]float64, len(a)), make([]float64, len(b))
-	for i := range ratios {
-		for j := range ra {
-			ra[j] = a[r.IntN(len(a))]
-		}
-		for j := range rb {
-			rb[j] = b[r.IntN(len(b))]
-		}
-		ratios[i] = median(ra) / median(rb)
-	}
-	return quantile(ratios, 0.025), quantile(ratios, 0.975)
+	return summary{N: len(xs), Median: benchkit.Median(xs), P90: benchkit.Quantile(xs, 0.9), Min: slices.Min(xs), Max: slices.Max(xs)}
 }
 
 // report is everything a run found.
@@ -187,9 +136,9 @@ func buildReport(host hostInfo, cfg config, sw swarmState, samples []sample, dif
 		r.Fraction[a] = best / r.Summary[a+"/up/start_last"].Median
 	}
 	b, s := values(samples, "berth", "up", "start_last"), values(samples, "swarm", "up", "start_last")
-	r.Verdict = verdict{Berth: median(b), Swarm: median(s)}
+	r.Verdict = verdict{Berth: benchkit.Median(b), Swarm: benchkit.Median(s)}
 	r.Verdict.Ratio = r.Verdict.Berth / r.Verdict.Swarm
-	r.Verdict.CILow, r.Verdict.CIHigh = ratioCI(b, s)
+	r.Verdict.CILow, r.Verdict.CIHigh = benchkit.RatioCI(b, s)
 	r.Verdict.Met = r.Verdict.Ratio <= 1
 	for _, k := range []string{"up/start_last", "up/steady_seen", "down/die_last", "down/steady_seen"} {
 		dir, mark, _ := strings.Cut(k, "/")
@@ -244,7 +193,7 @@ func pairedRatio(samples []sample, dir, mark string) float64 {
 			}
 		}
 	}
-	return median(rs)
+	return benchkit.Median(rs)
 }
 
 func (r *report) cell(arm, key string) string {

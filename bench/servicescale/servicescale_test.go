@@ -5,15 +5,16 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
+	"github.com/berthhq/berth/bench/internal/benchkit"
 	"github.com/berthhq/berth/internal/berthproc"
 	"github.com/berthhq/berth/internal/testapp/testimage"
 )
@@ -121,7 +122,7 @@ func ms(t0, t time.Time) float64 { return float64(t.Sub(t0).Microseconds()) / 10
 
 // markStarts records the 1st, 25th (half-way) and last event times of a
 // ramp, sorted by time, as prefix_first, prefix_half and prefix_last.
-func markRamp(m map[string]float64, t0 time.Time, prefix string, evs []dockerEvent) {
+func markRamp(m map[string]float64, t0 time.Time, prefix string, evs []benchkit.Event) {
 	if len(evs) == 0 {
 		return
 	}
@@ -129,6 +130,10 @@ func markRamp(m map[string]float64, t0 time.Time, prefix string, evs []dockerEve
 	m[prefix+"_half"] = ms(t0, evs[(len(evs)+1)/2-1].Time)
 	m[prefix+"_last"] = ms(t0, evs[len(evs)-1].Time)
 }
+
+// The actions the benchmark times: create and start on the way up, die on
+// the way down (the container's process has exited), destroy for cleanup.
+var watchedActions = []events.Action{events.ActionCreate, events.ActionStart, events.ActionDie, events.ActionDestroy}
 
 // bench holds what every arm shares.
 type bench struct {
@@ -138,32 +143,24 @@ type bench struct {
 	image   string // the test image's tag (Berth and the floor)
 	imageID string // its ID, sha256:… (Swarm: no registry lookup)
 	labels  map[string]string
-	events  *eventLog
+	events  *benchkit.EventLog
 
-	mu        sync.Mutex
-	seq       int
-	inspected map[string]map[string]string // arm -> flattened HostConfig of its first container
-	trace     *traceProxy                  // nil unless BERTH_BENCH_TRACE=1
+	seq       benchkit.Counter
+	inspected *benchkit.Inspections // arm -> the engine's view of its first container
+	trace     *benchkit.TraceProxy  // nil unless BERTH_BENCH_TRACE=1
 }
 
 // startTrace starts the recording proxy in front of the engine's socket.
-func (b *bench) startTrace() *traceProxy {
+func (b *bench) startTrace() *benchkit.TraceProxy {
 	b.t.Helper()
 	host := b.cli.DaemonHost()
 	if !strings.HasPrefix(host, "unix://") {
 		b.t.Fatalf("BERTH_BENCH_TRACE needs the engine on a unix socket, not %s", host)
 	}
-	// A short directory: unix socket paths are limited to 107 bytes.
-	dir, err := os.MkdirTemp("", "berth-ss-")
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Cleanup(func() { os.RemoveAll(dir) })
-	p, err := startTraceProxy(dir, strings.TrimPrefix(host, "unix://"))
+	p, err := benchkit.StartTraceProxy(b.t, host)
 	if err != nil {
 		b.t.Fatalf("trace proxy: %v", err)
 	}
-	b.t.Cleanup(p.close)
 	return p
 }
 
@@ -197,12 +194,12 @@ func TestServiceScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin, err := buildBerth(ctx, root, t.TempDir())
+	bin, err := benchkit.BuildBerth(ctx, root, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bench{t: t, cfg: cfg, cli: cli, image: image, imageID: ii.ID, labels: labels, inspected: map[string]map[string]string{},
-		events: watchEvents(ctx, cli, testimage.LabelCase, labels[testimage.LabelCase])}
+	b := &bench{t: t, cfg: cfg, cli: cli, image: image, imageID: ii.ID, labels: labels, inspected: benchkit.NewInspections(cli),
+		events: benchkit.WatchEvents(ctx, cli, testimage.LabelCase, labels[testimage.LabelCase], watchedActions...)}
 	host := describeHost(ctx, cli, root)
 
 	sw := b.joinSwarm(ctx) // leaves again at the end if it initialised the swarm
@@ -212,9 +209,9 @@ func TestServiceScale(t *testing.T) {
 		"--task-cleanup-wait", "1h", "--log-level", "debug"}
 	if cfg.trace {
 		b.trace = b.startTrace()
-		berthArgs = append(berthArgs, "--docker-host", b.trace.host())
+		berthArgs = append(berthArgs, "--docker-host", b.trace.Host())
 	}
-	br := startBerth(ctx, t, bin, berthArgs...)
+	br := benchkit.StartBerth(ctx, t, bin, "berth", berthArgs...)
 	b.registerTaskDefinition(ctx, br)
 	t.Cleanup(func() { b.removeBerthServices(context.WithoutCancel(ctx), br) })
 
@@ -246,7 +243,7 @@ func TestServiceScale(t *testing.T) {
 			if err != nil {
 				msg := fmt.Sprintf("round %d, %s: %v", r, a.name, err)
 				if a.name == "berth" {
-					msg += "\nberth stderr (tail):\n" + tail(br.stderr.String(), 6000)
+					msg += "\nberth stderr (tail):\n" + br.StderrTail(6000)
 				}
 				t.Fatal(msg)
 			}
@@ -261,7 +258,7 @@ func TestServiceScale(t *testing.T) {
 		}
 		t.Logf("%s: %s", tag, strings.Join(line, ", "))
 	}
-	br.stop()
+	br.Stop()
 
 	rep := buildReport(host, cfg, sw, samples, b.hostConfigDiffs())
 	fmt.Print(rep.text())
@@ -292,36 +289,24 @@ func poll(ctx context.Context, every time.Duration, fn func(now time.Time) (bool
 // inspectOnce keeps the engine's HostConfig of the first container of each
 // arm, for the "same options" diff.
 func (b *bench) inspectOnce(ctx context.Context, arm, id string) {
-	b.mu.Lock()
-	_, done := b.inspected[arm]
-	b.mu.Unlock()
-	if done {
-		return
-	}
-	host, err := inspectHost(ctx, b.cli, id)
-	if err != nil {
+	if err := b.inspected.Once(ctx, arm, id); err != nil {
 		b.t.Errorf("inspect %s (%s): %v", id, arm, err)
-		return
 	}
-	b.mu.Lock()
-	b.inspected[arm] = host
-	b.mu.Unlock()
 }
 
 // hostConfigDiffs compares Swarm's and the floor's containers with Berth's.
 func (b *bench) hostConfigDiffs() []armDiff {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	ref, ok := b.inspected["berth"]
+	ref, ok := b.inspected.Get("berth")
 	if !ok {
 		return nil
 	}
 	var out []armDiff
-	for _, name := range slices.Sorted(maps.Keys(b.inspected)) {
+	for _, name := range b.inspected.Keys() {
 		if name == "berth" {
 			continue
 		}
-		out = append(out, armDiff{Arm: name, Fields: diffFields(ref, b.inspected[name])})
+		other, _ := b.inspected.Get(name)
+		out = append(out, armDiff{Arm: name, Fields: diffFields(ref.Host, other.Host)})
 	}
 	return out
 }
@@ -359,47 +344,6 @@ func (b *bench) removeByLabels(ctx context.Context, labels map[string]string) {
 }
 
 // settle waits for the engine to finish tearing down what the last arm
-// made, and returns how busy the machine's CPUs were meanwhile, in percent
-// (-1 when not measured).
-func (b *bench) settle() float64 {
-	if b.cfg.settle <= 0 {
-		return -1
-	}
-	before, err1 := cpuTimes()
-	time.Sleep(b.cfg.settle)
-	after, err2 := cpuTimes()
-	if err1 != nil || err2 != nil || after.total <= before.total {
-		return -1
-	}
-	return 100 * float64(after.busy-before.busy) / float64(after.total-before.total)
-}
-
-type jiffies struct{ busy, total uint64 }
-
-// cpuTimes reads the machine-wide CPU counters of /proc/stat.
-func cpuTimes() (jiffies, error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return jiffies{}, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 5 || f[0] != "cpu" {
-		return jiffies{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
-	}
-	var j jiffies
-	for i, v := range f[1:] {
-		if i >= 8 {
-			break // guest time is already counted in user
-		}
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return jiffies{}, fmt.Errorf("/proc/stat: %q: %w", line, err)
-		}
-		j.total += n
-		if i != 3 && i != 4 { // idle, iowait
-			j.busy += n
-		}
-	}
-	return j, nil
-}
+// made, and returns how busy the machine's CPUs were meanwhile (see
+// benchkit.Settle).
+func (b *bench) settle() float64 { return benchkit.Settle(b.cfg.settle) }

@@ -10,6 +10,7 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
+	"github.com/berthhq/berth/bench/internal/benchkit"
 	"github.com/berthhq/berth/internal/testapp/testimage"
 )
 
@@ -140,13 +141,13 @@ func (b *bench) swarmRun(ctx context.Context, round int) (s sample, err error) {
 	if err != nil {
 		return s, fmt.Errorf("0 -> %d: all tasks running: %w", n, err)
 	}
-	starts, err := b.events.waitN(ctx, "start", t0, n, hasAttr(swarmLabelService, id))
+	starts, err := b.events.WaitN(ctx, "start", t0, n, benchkit.HasAttr(swarmLabelService, id))
 	if err != nil {
 		return s, err
 	}
 	markRamp(s.Up, t0, "start", starts)
-	ids := eventIDs(starts)
-	markRamp(s.Up, t0, "create", b.events.collect("create", t0, idIn(ids)))
+	ids := benchkit.IDs(starts)
+	markRamp(s.Up, t0, "create", b.events.Collect("create", t0, benchkit.IDIn(ids)))
 	var created []time.Time
 	for _, tk := range tasks {
 		created = append(created, tk.CreatedAt)
@@ -167,7 +168,7 @@ func (b *bench) swarmRun(ctx context.Context, round int) (s sample, err error) {
 		return s, fmt.Errorf("service update replicas=0: %w", err)
 	}
 	s.Down["call_returned"] = ms(t1, time.Now())
-	dies, err := b.events.waitN(ctx, "die", t1, n, idIn(ids))
+	dies, err := b.events.WaitN(ctx, "die", t1, n, benchkit.IDIn(ids))
 	if err != nil {
 		return s, err
 	}

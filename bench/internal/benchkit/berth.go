@@ -1,4 +1,4 @@
-package servicescale
+package benchkit
 
 import (
 	"context"
@@ -20,9 +20,10 @@ import (
 	"github.com/berthhq/berth/internal/berthproc"
 )
 
-// buildBerth compiles ./cmd/berth into dir (a temporary directory, so the
-// benchmark writes nothing in the tree).
-func buildBerth(ctx context.Context, root, dir string) (string, error) {
+// BuildBerth compiles ./cmd/berth of the module at root into dir. The
+// binary goes to a temporary directory, not the repository's tmp/, so a
+// benchmark writes nothing in the tree.
+func BuildBerth(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "berth")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/berth")
 	cmd.Dir = root
@@ -32,45 +33,47 @@ func buildBerth(ctx context.Context, root, dir string) (string, error) {
 	return bin, nil
 }
 
-// berth is one running `berth dev`: control plane plus agent.
-type berth struct {
-	addr   string
-	dir    string
-	args   []string
+// Berth is one running `berth dev`: control plane plus agent.
+type Berth struct {
+	Name string      // the arm's name, for messages
+	Addr string      // host:port of the API
+	Dir  string      // the data directory
+	ECS  *ecs.Client // one attempt per call (see ECSClient)
+
 	cmd    *exec.Cmd
 	stderr berthproc.LockedBuffer
 	done   chan struct{}
-	ecs    *ecs.Client
 }
 
-// startBerth starts `berth dev` on a free loopback port with a fresh data
-// directory and waits for /readyz and for the agent's container instance.
-// The process is stopped when the test ends.
-func startBerth(ctx context.Context, t *testing.T, bin string, extra ...string) *berth {
+// StartBerth starts `berth dev` on a free loopback port with a fresh data
+// directory, with flags after its own --data-dir and --listen, and waits
+// for /readyz and for the agent's container instance. The process is
+// stopped when the test ends.
+func StartBerth(ctx context.Context, t testing.TB, bin, name string, flags ...string) *Berth {
 	t.Helper()
-	b := &berth{addr: berthproc.FreeAddr(t), dir: t.TempDir(), done: make(chan struct{})}
-	b.args = append([]string{"dev", "--data-dir", b.dir, "--listen", b.addr}, extra...)
-	b.cmd = exec.Command(bin, b.args...)
+	b := &Berth{Name: name, Addr: berthproc.FreeAddr(t), Dir: t.TempDir(), done: make(chan struct{})}
+	args := append([]string{"dev", "--data-dir", b.Dir, "--listen", b.Addr}, flags...)
+	b.cmd = exec.Command(bin, args...)
 	b.cmd.Env = childEnv()
 	b.cmd.Stdout = io.Discard
 	b.cmd.Stderr = &b.stderr
 	if err := b.cmd.Start(); err != nil {
-		t.Fatalf("start berth %v: %v", b.args, err)
+		t.Fatalf("start berth %v: %v", args, err)
 	}
 	go func() {
 		_ = b.cmd.Wait()
 		close(b.done)
 	}()
-	t.Cleanup(b.stop)
+	t.Cleanup(b.Stop)
 
 	if err := b.waitReady(ctx, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	key, err := berthproc.ReadCredentials(filepath.Join(b.dir, "credentials"))
+	key, err := berthproc.ReadCredentials(filepath.Join(b.Dir, "credentials"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.ecs = ecsClient(b.addr, key)
+	b.ECS = ECSClient(b.Addr, key)
 	if err := b.waitInstance(ctx, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +93,9 @@ func childEnv() []string {
 	return env
 }
 
-// stop sends SIGTERM and waits for the exit, killing the process after 30 s.
-func (b *berth) stop() {
+// Stop sends SIGTERM and waits for the exit, killing the process after
+// 30 s. It may be called more than once.
+func (b *Berth) Stop() {
 	select {
 	case <-b.done:
 		return
@@ -106,14 +110,17 @@ func (b *berth) stop() {
 	}
 }
 
-func (b *berth) waitReady(ctx context.Context, timeout time.Duration) error {
+// StderrTail is the last n bytes of the process's standard error (its log).
+func (b *Berth) StderrTail(n int) string { return Tail(b.stderr.String(), n) }
+
+func (b *Berth) waitReady(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hc := &http.Client{Timeout: time.Second}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.addr+"/readyz", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.Addr+"/readyz", nil)
 		if err != nil {
 			return err
 		}
@@ -125,42 +132,43 @@ func (b *berth) waitReady(ctx context.Context, timeout time.Duration) error {
 		}
 		select {
 		case <-b.done:
-			return fmt.Errorf("berth exited before it was ready; stderr:\n%s", tail(b.stderr.String(), 4000))
+			return fmt.Errorf("%s exited before it was ready; stderr:\n%s", b.Name, b.StderrTail(4000))
 		case <-ctx.Done():
-			return fmt.Errorf("berth was not ready within %v; stderr:\n%s", timeout, tail(b.stderr.String(), 4000))
+			return fmt.Errorf("%s was not ready within %v; stderr:\n%s", b.Name, timeout, b.StderrTail(4000))
 		case <-tick.C:
 		}
 	}
 }
 
-func (b *berth) waitInstance(ctx context.Context, timeout time.Duration) error {
+func (b *Berth) waitInstance(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		out, err := b.ecs.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{})
+		out, err := b.ECS.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{})
 		if err == nil && len(out.ContainerInstanceArns) > 0 {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("the agent did not register within %v; stderr:\n%s", timeout, tail(b.stderr.String(), 4000))
+			return fmt.Errorf("the agent of %s did not register within %v; stderr:\n%s", b.Name, timeout, b.StderrTail(4000))
 		case <-tick.C:
 		}
 	}
 }
 
-func tail(s string, n int) string {
+// Tail is the last n bytes of s.
+func Tail(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]
 	}
 	return s
 }
 
-// ecsClient is an SDK client for the endpoint with one attempt per call, so
+// ECSClient is an SDK client for the endpoint with one attempt per call, so
 // a retry never hides inside a timed call.
-func ecsClient(addr string, k aws.Credentials) *ecs.Client {
+func ECSClient(addr string, k aws.Credentials) *ecs.Client {
 	return ecs.NewFromConfig(aws.Config{
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, ""),
@@ -173,7 +181,8 @@ func ecsClient(addr string, k aws.Credentials) *ecs.Client {
 // hideWriteTo sends request bodies without their WriteTo method: smithy-go's
 // body reader returns io.EOF from WriteTo once the SDK has closed it, which
 // net/http can take for a failed write and close the connection under a
-// good response (aws/aws-sdk-go-v2#2737; see bench/runtask).
+// good response (aws/aws-sdk-go-v2#2737; cmd/berth/process_test.go has the
+// full story).
 type hideWriteTo struct{ base http.RoundTripper }
 
 func (h hideWriteTo) RoundTrip(r *http.Request) (*http.Response, error) {
