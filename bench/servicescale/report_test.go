@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"testing"
 
 	"github.com/moby/moby/client"
 
@@ -44,6 +45,16 @@ type summary struct {
 	P90    float64 `json:"p90_ms"`
 	Min    float64 `json:"min_ms"`
 	Max    float64 `json:"max_ms"`
+}
+
+// MarshalJSON writes the figures of a summary of nothing as null: JSON has
+// no NaN.
+func (s summary) MarshalJSON() ([]byte, error) {
+	type plain summary
+	if s.N > 0 {
+		return json.Marshal(plain(s))
+	}
+	return []byte(`{"n":0,"median_ms":null,"p90_ms":null,"min_ms":null,"max_ms":null}`), nil
 }
 
 func summarize(xs []float64) summary {
@@ -368,4 +379,15 @@ func (r *report) writeJSON(path string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+func TestSummaryJSON(t *testing.T) {
+	b, err := json.Marshal(map[string]summary{"none": summarize(nil), "some": summarize([]float64{1, 2, 3})})
+	if err != nil {
+		t.Fatalf("json.Marshal(summaries) = %v; want the empty one written with nulls", err)
+	}
+	want := `{"none":{"n":0,"median_ms":null,"p90_ms":null,"min_ms":null,"max_ms":null},"some":{"n":3,"median_ms":2,"p90_ms":`
+	if !strings.HasPrefix(string(b), want) {
+		t.Errorf("json.Marshal(summaries) = %s; want it to start %s", b, want)
+	}
 }
