@@ -3,7 +3,9 @@ package agentapi
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +19,8 @@ type Client struct {
 	base  string
 	http  *http.Client
 	token string
+	// hint explains a TLS failure the configuration makes likely.
+	hint string
 }
 
 // NewClient returns a client for the server at base (e.g.
@@ -31,7 +35,11 @@ func NewClient(base, caFingerprint string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Transport: t}}, nil
+	c := &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Transport: t}}
+	if u.Scheme == "https" && caFingerprint == "" {
+		c.hint = "the join token carries no CA fingerprint, so the server's certificate was checked against the system's roots: give the agent the server's current <data-dir>/join-token"
+	}
+	return c, nil
 }
 
 // Transport is how the client reaches the server, for other requests to it
@@ -72,6 +80,10 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any, timeo
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var unknown x509.UnknownAuthorityError
+		if c.hint != "" && errors.As(err, &unknown) {
+			return fmt.Errorf("%w (%s)", err, c.hint)
+		}
 		return err
 	}
 	defer resp.Body.Close()

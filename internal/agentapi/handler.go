@@ -428,12 +428,15 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, inst *state.Con
 // others are kept in memory (state.Store.Beat).
 func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request, inst *state.ContainerInstance) {
 	now := h.cfg.Now().UTC()
-	if prev := h.store.Beat(inst, now); now.Sub(prev) >= h.cfg.Grace {
+	if now.Sub(h.store.Heard(inst)) >= h.cfg.Grace {
+		// Written before it is kept: should the write fail, the next
+		// heartbeat still finds the agent silent and tries again.
 		if _, err := h.store.Apply(r.Context(), &state.Heartbeat{InstanceKey: inst.ID, At: now}); err != nil {
 			h.fail(w, err)
 			return
 		}
 	}
+	h.store.Beat(inst, now)
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 

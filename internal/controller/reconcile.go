@@ -52,8 +52,9 @@ type InstanceView struct {
 	Cand placement.Candidate
 	// Lost is true when the agent has been silent beyond InstanceLostAfter.
 	Lost bool
-	// Heard is when the agent was last heard from.
-	Heard time.Time
+	// Heard is when the agent was last heard from; SilentSince is when its
+	// silence counts from for Lost (no earlier than the server's start).
+	Heard, SilentSince time.Time
 }
 
 // World is everything one reconcile of one service looks at.
@@ -384,7 +385,7 @@ func (r *reconciler) classify() (live []*liveTask, stopping map[string]int) {
 		switch {
 		case !iv.Cand.Eligible && iv.Inst.Status == state.InstanceActive:
 			// Disconnected but not yet lost: its tasks may well be running.
-			r.wake(iv.Heard.Add(tm.InstanceLostAfter + time.Millisecond))
+			r.wake(iv.SilentSince.Add(tm.InstanceLostAfter + time.Millisecond))
 		case iv.Cand.Eligible:
 			// Heartbeats are not written to the store (only an agent's
 			// return is): look again when this one would fall silent.

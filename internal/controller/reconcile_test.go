@@ -117,7 +117,7 @@ func (w *world) refresh() {
 			}
 		}
 		iv.Cand = c
-		iv.Heard = iv.Inst.LastHeartbeat
+		iv.Heard, iv.SilentSince = iv.Inst.LastHeartbeat, iv.Inst.LastHeartbeat
 		iv.Lost = w.w.Now.Sub(iv.Inst.LastHeartbeat) > testTiming.InstanceLostAfter
 	}
 }

@@ -241,12 +241,11 @@ func (s *Services) reapGone(ctx context.Context, snap *state.Snapshot, now time.
 func (s *Services) instances(snap *state.Snapshot, account, region, cluster string, now time.Time) []*InstanceView {
 	var out []*InstanceView
 	for _, i := range s.cands.Instances(snap, account, region, cluster) {
-		heard := s.cfg.Store.Heard(i)
-		silent := now.Sub(heard)
-		connected := silent < s.cfg.AgentGrace
+		heard, silentSince := s.cfg.Store.Heard(i), s.cfg.Store.SilentSince(i)
+		connected := now.Sub(heard) < s.cfg.AgentGrace
 		out = append(out, &InstanceView{
-			Inst: i, Heard: heard,
-			Lost: silent > s.cfg.InstanceLostAfter,
+			Inst: i, Heard: heard, SilentSince: silentSince,
+			Lost: now.Sub(silentSince) > s.cfg.InstanceLostAfter,
 			Cand: s.cands.Candidate(snap, i, connected),
 		})
 	}

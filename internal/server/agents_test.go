@@ -190,3 +190,18 @@ func TestHeartbeatAfterSilenceIsWritten(t *testing.T) {
 		t.Errorf("version after a heartbeat that ends a silence = %d; want it written", v)
 	}
 }
+
+// TestTokenWithoutFingerprintSaysSo: an agent given a join token without the
+// CA fingerprint (an older server's) fails to reach the server over TLS with
+// an error that says what to do.
+func TestTokenWithoutFingerprintSaysSo(t *testing.T) {
+	tc := testcluster.Start(t)
+	c, err := agentapi.NewClient("https://"+tc.Server.Addr(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = register(t, c, "berth-join-whatever")
+	if err == nil || !strings.Contains(err.Error(), "join token carries no CA fingerprint") {
+		t.Errorf("Register over TLS without a pinned CA = %v; want an error that names the join token", err)
+	}
+}

@@ -100,10 +100,13 @@ func (s *serverTLS) loadCA(dir string) error {
 		return certErr
 	case !errors.Is(keyErr, os.ErrNotExist) && keyErr != nil:
 		return keyErr
-	case certErr == nil || keyErr == nil:
-		// Half a CA is not one to repair silently: agents pin it.
-		return fmt.Errorf("%s and %s must both exist, or neither (to create a new CA, which agents must then be given a new join token for)", certPath, keyPath)
+	case certErr == nil:
+		// A certificate without its key: agents may pin it, so it is not
+		// replaced silently.
+		return fmt.Errorf("%s has no key %s: restore it, or remove both to create a new CA (agents then need the new join token)", certPath, keyPath)
 	}
+	// No certificate (a key alone is what a crash between the two writes
+	// leaves; no agent can have pinned a certificate never written): a new CA.
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -262,21 +265,30 @@ func (m *muxListener) acceptLoop() {
 	defer close(m.conns)
 	var sniffers sync.WaitGroup
 	defer sniffers.Wait()
+	var backoff time.Duration
 	for {
 		c, err := m.Listener.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of file descriptors, say: back off as net/http does.
-				select {
-				case <-m.done:
-				case <-time.After(5 * time.Millisecond):
-				}
-				continue
+			select {
+			case <-m.done:
+				m.err = net.ErrClosed
+				return
+			default:
 			}
-			m.err = err
-			return
+			if errors.Is(err, net.ErrClosed) {
+				m.err = err
+				return
+			}
+			// Out of file descriptors, say: back off as net/http does and
+			// try again; the port must not die of a passing shortage.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			select {
+			case <-m.done:
+			case <-time.After(backoff):
+			}
+			continue
 		}
+		backoff = 0
 		m.mu.Lock()
 		if m.closed {
 			m.mu.Unlock()
@@ -354,3 +366,20 @@ type peekedConn struct {
 }
 
 func (p *peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// ReadFrom keeps the TCP connection's sendfile/splice for plain HTTP.
+func (p *peekedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := p.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{p.Conn}, r)
+}
+
+// CloseWrite half-closes, as net/http does before closing a connection
+// whose request it did not read to the end.
+func (p *peekedConn) CloseWrite() error {
+	if cw, ok := p.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/berthhq/berth/internal/placement"
@@ -44,11 +45,21 @@ func (c *Candidates) Instances(snap *Snapshot, account, region, cluster string) 
 			e.insts = append(e.insts, i)
 		}
 	}
+	live := make(map[string]bool, len(e.insts))
+	for _, i := range e.insts {
+		live[i.ID] = true
+	}
 	c.mu.Lock()
 	if c.clusters == nil {
 		c.clusters = map[string]cachedInstances{}
 	}
 	c.clusters[key] = e
+	// Candidates of the cluster's deregistered instances go with them.
+	for id := range c.m {
+		if strings.HasPrefix(id, key) && !live[id] {
+			delete(c.m, id)
+		}
+	}
 	c.mu.Unlock()
 	return e.insts
 }

@@ -203,17 +203,21 @@ func TestCandidatesInvalidateOnlyChanged(t *testing.T) {
 func TestHeard(t *testing.T) {
 	s := openTest(t, "")
 	defer s.Close()
-	inst := setupInstance(t, s)
+	inst := setupInstance(t, s) // registered with no LastHeartbeat of its own
 	start := s.heard.start
-	if got := s.Heard(inst); !got.Equal(latest(start, inst.LastHeartbeat)) {
-		t.Errorf("Heard before any heartbeat = %v; want the later of the start %v and the record's %v", got, start, inst.LastHeartbeat)
+	if got := s.Heard(inst); !got.Equal(inst.LastHeartbeat) {
+		t.Errorf("Heard before any heartbeat = %v; want the record's %v (a restart is no sign of life)", got, inst.LastHeartbeat)
+	}
+	if got := s.SilentSince(inst); !got.Equal(latest(start, inst.LastHeartbeat)) {
+		t.Errorf("SilentSince before any heartbeat = %v; want no earlier than the start %v", got, start)
 	}
 	at := start.Add(time.Minute)
-	if prev := s.Beat(inst, at); !prev.Equal(latest(start, inst.LastHeartbeat)) {
-		t.Errorf("Beat returned %v; want the previous Heard", prev)
-	}
+	s.Beat(inst, at)
 	if got := s.Heard(inst); !got.Equal(at) {
 		t.Errorf("Heard after a beat = %v; want %v", got, at)
+	}
+	if got := s.SilentSince(inst); !got.Equal(at) {
+		t.Errorf("SilentSince after a beat = %v; want %v", got, at)
 	}
 	s.Beat(inst, at.Add(-time.Second)) // late, out of order
 	if got := s.Heard(inst); !got.Equal(at) {
@@ -252,7 +256,11 @@ func TestCandidatesInstances(t *testing.T) {
 	if _, err := s.Apply(ctx, &PutContainerInstance{Instance: n, ModifyIndex: second.ModifyIndex}); err != nil {
 		t.Fatal(err)
 	}
+	cache.Candidate(s.Snapshot(), second, true)
 	if got := ids(); !reflect.DeepEqual(got, []string{"i1"}) {
 		t.Errorf("Instances after i2 went INACTIVE = %v; want [i1]", got)
+	}
+	if _, kept := cache.m[second.ID]; kept {
+		t.Error("the candidate of the INACTIVE instance is still cached")
 	}
 }
