@@ -376,16 +376,20 @@ var capabilities = []string{
 }
 
 func (a *Agent) heartbeat(ctx context.Context) {
-	t := time.NewTicker(a.heartbeatEvery)
-	defer t.Stop()
+	// After a failure (the server restarting, say) the next try comes
+	// within a second: a restarted server counts the agent connected only
+	// once it hears from it.
+	retry := min(time.Second, a.heartbeatEvery)
 	for {
+		next := a.heartbeatEvery
 		if err := a.client.Heartbeat(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("heartbeat failed", "err", err)
+			next = retry
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(next):
 		}
 	}
 }
