@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -366,14 +367,22 @@ func (e *env) blobFile(d string) string {
 }
 
 func TestCorruptBlobNotServed(t *testing.T) {
-	for _, size := range []int{10, 64 << 10, 200<<10 + 17} {
-		t.Run(strconv.Itoa(size), func(t *testing.T) {
+	for _, tc := range []struct {
+		size int
+		flip string // which byte is changed: first or last
+	}{{10, "last"}, {64 << 10, "last"}, {200<<10 + 17, "last"}, {200<<10 + 17, "first"}, {3 << 20, "first"}} {
+		t.Run(fmt.Sprintf("%d/%s", tc.size, tc.flip), func(t *testing.T) {
+			size := tc.size
 			e := newEnv(t)
 			e.createRepo("app", "")
 			data := bytes.Repeat([]byte("a"), size)
 			d := e.pushBlob("app", data)
 			bad := bytes.Clone(data)
-			bad[len(bad)-1] = 'b' // same length, one byte flipped
+			if tc.flip == "first" {
+				bad[0] = 'b' // same length, one byte flipped: a part already sent is wrong
+			} else {
+				bad[len(bad)-1] = 'b'
+			}
 			if err := os.WriteFile(e.blobFile(d), bad, 0o600); err != nil {
 				t.Fatal(err)
 			}
