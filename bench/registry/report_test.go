@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berthhq/berth/bench/internal/benchkit"
 )
 
 // CPU accounting from /proc: the machine's busy time, the benchmark
@@ -108,22 +110,11 @@ func (a cpuSnapshot) since(b cpuSnapshot, elapsed time.Duration) cpuUse {
 
 // Statistics.
 
-// quantile is the q-quantile of xs by linear interpolation between order
-// statistics (as R's and NumPy's defaults); NaN for none.
-func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Sorted(slices.Values(xs))
-	h := q * float64(len(s)-1)
-	lo := int(math.Floor(h))
-	if lo >= len(s)-1 {
-		return s[len(s)-1]
-	}
-	return s[lo] + (h-float64(lo))*(s[lo+1]-s[lo])
-}
-
-func median(xs []float64) float64 { return quantile(xs, 0.5) }
+// quantile and median are benchkit's.
+var (
+	quantile = benchkit.Quantile
+	median   = benchkit.Median
+)
 
 // throughput is the sample's figure in its unit: MB/s (10^6 bytes) or
 // operations per second.
@@ -265,28 +256,6 @@ func describeMachine(peer string) string {
 	return fmt.Sprintf("%d CPUs (%s), GOMAXPROCS %d, %s, Linux %s, load average %s; peer: %s",
 		runtime.NumCPU(), model, runtime.GOMAXPROCS(0), runtime.Version(), strings.TrimSpace(string(kernel)),
 		strings.Join(strings.Fields(string(load))[:3], " "), peer)
-}
-
-func TestQuantile(t *testing.T) {
-	tests := []struct {
-		xs   []float64
-		q    float64
-		want float64
-	}{
-		{[]float64{3, 1, 2}, 0.5, 2},
-		{[]float64{1, 2, 3, 4}, 0.5, 2.5},
-		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 0.9, 9.1},
-		{[]float64{5}, 0.99, 5},
-		{[]float64{1, 2}, 0, 1},
-	}
-	for _, tt := range tests {
-		if got := quantile(tt.xs, tt.q); math.Abs(got-tt.want) > 1e-9 {
-			t.Errorf("quantile(%v, %v) = %v; want %v", tt.xs, tt.q, got, tt.want)
-		}
-	}
-	if got := quantile(nil, 0.5); !math.IsNaN(got) {
-		t.Errorf("quantile(nil, 0.5) = %v; want NaN", got)
-	}
 }
 
 func TestParseProcStat(t *testing.T) {
