@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,17 +32,7 @@ const (
 
 var ctx = context.Background()
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = awsapitest.Clock
 
 // env is the ECR API and the registry served by one test gateway.
 type env struct {
@@ -58,7 +47,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: time.Now()}}
+	e := &env{t: t, clock: awsapitest.NewClock(time.Now())}
 	e.srv = awsapitest.Start(t, func(gw *awsapi.Gateway, store *state.Store, mux *http.ServeMux) {
 		reg, err := registry.New(registry.Config{DataDir: t.TempDir(), Host: host, TokenKey: bytes.Repeat([]byte("t"), 32), Now: e.clock.Now}, store)
 		if err != nil {

@@ -68,7 +68,7 @@ func TestPushThenDescribe(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("PUT latest = %d %s", resp.StatusCode, body)
 	}
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	m2 := manifest([]byte(`{"other":1}`), layer1)
 	e.pushBlob("web", []byte(`{"other":1}`))
 	resp, body = e.http(http.MethodPut, "/v2/web/manifests/"+sha(m2), m2, "Content-Type", registry.MediaTypeDockerManifest)

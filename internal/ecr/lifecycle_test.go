@@ -183,8 +183,8 @@ func TestEvaluateDocumentedExamples(t *testing.T) {
 func (e *env) pushAt(repo, tag string, at time.Time, seed string) string {
 	e.t.Helper()
 	now := e.clock.Now()
-	e.clock.Add(at.Sub(now))
-	defer e.clock.Add(now.Sub(at))
+	e.clock.Advance(at.Sub(now))
+	defer e.clock.Advance(now.Sub(at))
 	if tag == "" {
 		e.pushBlob(repo, []byte(seed))
 		m := manifest([]byte(seed))
@@ -249,7 +249,7 @@ func TestLifecycleEnforcement(t *testing.T) {
 	e.waitFor("a push to trigger the policy", func() bool { return slices.Equal(e.digests("app"), want) })
 
 	// Time passes: the periodic evaluation expires the untagged image once it is two days old.
-	e.clock.Add(2 * 24 * time.Hour)
+	e.clock.Advance(2 * 24 * time.Hour)
 	want = sorted(releases[3], v5)
 	e.waitFor("the periodic evaluation", func() bool { return slices.Equal(e.digests("app"), want) })
 

@@ -111,7 +111,7 @@ func TestPutLogEventsRules(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := start(t)
-			now = e.clock.nowMS()
+			now = e.clock.Now().UnixMilli()
 			e.createGroup(t, "g")
 			e.createStream(t, "g", "s")
 			if tc.retention > 0 {
@@ -159,7 +159,7 @@ func TestPutLogEventsRules(t *testing.T) {
 func TestPutLogEventsMissing(t *testing.T) {
 	e := start(t)
 	e.createGroup(t, "g")
-	evs := events("m", e.clock.nowMS(), 1, 0)
+	evs := events("m", e.clock.Now().UnixMilli(), 1, 0)
 	_, err := e.c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), LogEvents: evs})
 	wantError(t, "PutLogEvents(missing stream)", err, "ResourceNotFoundException", "The specified log stream does not exist.")
 	_, err = e.c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("nope"), LogStreamName: aws.String("s"), LogEvents: evs})
@@ -180,7 +180,7 @@ func TestGetLogEvents(t *testing.T) {
 	e := start(t)
 	e.createGroup(t, "g")
 	e.createStream(t, "g", "s")
-	base := e.clock.nowMS() - hour
+	base := e.clock.Now().UnixMilli() - hour
 	var all []string
 	for b := range 5 {
 		evs := events(fmt.Sprintf("b%d", b), base+int64(b)*100, 10, 10)
@@ -245,8 +245,8 @@ func TestGetLogEvents(t *testing.T) {
 	check("GetLogEvents(empty range)", outMsgs(get(cloudwatchlogs.GetLogEventsInput{StartTime: aws.Int64(base + 500), EndTime: aws.Int64(base + 500)}).Events), nil)
 
 	ev := get(cloudwatchlogs.GetLogEventsInput{StartFromHead: aws.Bool(true), Limit: aws.Int32(1)}).Events[0]
-	if aws.ToInt64(ev.Timestamp) != base || aws.ToInt64(ev.IngestionTime) != e.clock.nowMS() {
-		t.Errorf("first event = timestamp %d, ingestion %d; want %d, %d", aws.ToInt64(ev.Timestamp), aws.ToInt64(ev.IngestionTime), base, e.clock.nowMS())
+	if aws.ToInt64(ev.Timestamp) != base || aws.ToInt64(ev.IngestionTime) != e.clock.Now().UnixMilli() {
+		t.Errorf("first event = timestamp %d, ingestion %d; want %d, %d", aws.ToInt64(ev.Timestamp), aws.ToInt64(ev.IngestionTime), base, e.clock.Now().UnixMilli())
 	}
 
 	for _, tc := range []struct {
@@ -277,7 +277,7 @@ func TestGetLogEventsResponseLimit(t *testing.T) {
 	for b := range 3 {
 		evs := make([]types.InputLogEvent, 10)
 		for i := range evs {
-			evs[i] = types.InputLogEvent{Timestamp: aws.Int64(e.clock.nowMS()), Message: aws.String(fmt.Sprintf("%d-%d %s", b, i, strings.Repeat("x", 100_000)))}
+			evs[i] = types.InputLogEvent{Timestamp: aws.Int64(e.clock.Now().UnixMilli()), Message: aws.String(fmt.Sprintf("%d-%d %s", b, i, strings.Repeat("x", 100_000)))}
 		}
 		e.put(t, "g", "s", evs)
 		all = append(all, msgs(evs)...)
@@ -314,7 +314,7 @@ func (e *env) filterAll(t *testing.T, in cloudwatchlogs.FilterLogEventsInput) ([
 func TestFilterLogEvents(t *testing.T) {
 	e := start(t)
 	e.createGroup(t, "g")
-	base := e.clock.nowMS() - hour
+	base := e.clock.Now().UnixMilli() - hour
 	// Three streams whose events interleave in time.
 	put := func(stream string, ts int64, msg string) {
 		e.put(t, "g", stream, []types.InputLogEvent{{Timestamp: aws.Int64(ts), Message: aws.String(msg)}})
@@ -405,8 +405,8 @@ func TestFilterLogEvents(t *testing.T) {
 		}
 		ids[id] = true
 	}
-	if ev := out.Events[2]; aws.ToString(ev.LogStreamName) != "app/2" || aws.ToInt64(ev.Timestamp) != base+2 || aws.ToInt64(ev.IngestionTime) != e.clock.nowMS() {
-		t.Errorf("event 2 = %s %d %d; want app/2, %d, %d", aws.ToString(ev.LogStreamName), aws.ToInt64(ev.Timestamp), aws.ToInt64(ev.IngestionTime), base+2, e.clock.nowMS())
+	if ev := out.Events[2]; aws.ToString(ev.LogStreamName) != "app/2" || aws.ToInt64(ev.Timestamp) != base+2 || aws.ToInt64(ev.IngestionTime) != e.clock.Now().UnixMilli() {
+		t.Errorf("event 2 = %s %d %d; want app/2, %d, %d", aws.ToString(ev.LogStreamName), aws.ToInt64(ev.Timestamp), aws.ToInt64(ev.IngestionTime), base+2, e.clock.Now().UnixMilli())
 	}
 	searched := map[string]bool{}
 	for _, s := range out.SearchedLogStreams {
@@ -463,7 +463,7 @@ func TestFilterLogEventsScanBudget(t *testing.T) {
 		name := fmt.Sprintf("s%d", s)
 		e.createStream(t, "g", name)
 		for b := range 4 {
-			evs := events(fmt.Sprintf("%s-%d", name, b), e.clock.nowMS()-hour+int64(b*100+s), 25, 3)
+			evs := events(fmt.Sprintf("%s-%d", name, b), e.clock.Now().UnixMilli()-hour+int64(b*100+s), 25, 3)
 			e.put(t, "g", name, evs)
 		}
 	}
@@ -491,7 +491,7 @@ func TestTailFollow(t *testing.T) {
 	e.createGroup(t, "g")
 	e.createStream(t, "g", "a")
 	e.createStream(t, "g", "b")
-	start := e.clock.nowMS() - 10*60*1000
+	start := e.clock.Now().UnixMilli() - 10*60*1000
 	//lint:ignore SA1019 the CLI still sends interleaved
 	kwargs := cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("g"), StartTime: aws.Int64(start), Interleaved: aws.Bool(true), Limit: aws.Int32(3)}
 	seenIDs := map[int64]map[string]bool{}
@@ -536,7 +536,7 @@ func TestTailFollow(t *testing.T) {
 		t.Fatal("FilterLogEvents pagination does not end")
 	}
 	var want []string
-	now := e.clock.nowMS()
+	now := e.clock.Now().UnixMilli()
 	for round := range 6 {
 		// Events in both streams, some sharing the newest millisecond.
 		ts := now + int64(round)*10
@@ -557,7 +557,7 @@ func TestTailFollow(t *testing.T) {
 
 func TestIngest(t *testing.T) {
 	e := start(t)
-	now := e.clock.nowMS()
+	now := e.clock.Now().UnixMilli()
 	err := e.api.Ingest(ctx, account, region, "/ecs/app", "task/1", []InputEvent{{Timestamp: now, Message: "hi"}}, false)
 	if !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("Ingest(missing group, no create) = %v; want ErrNotFound", err)
@@ -641,7 +641,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	e.createStream(t, "g", "s")
 	var want []string
 	for b := range 20 {
-		evs := events(fmt.Sprintf("b%d %s", b, strings.Repeat("y", 50)), e.clock.nowMS()-hour+int64(b)*10, 20, 1)
+		evs := events(fmt.Sprintf("b%d %s", b, strings.Repeat("y", 50)), e.clock.Now().UnixMilli()-hour+int64(b)*10, 20, 1)
 		e.put(t, "g", "s", evs)
 		want = append(want, msgs(evs)...)
 	}
@@ -679,7 +679,7 @@ func TestRetentionHidesExpired(t *testing.T) {
 	e := start(t)
 	e.createGroup(t, "g")
 	e.createStream(t, "g", "s")
-	now := e.clock.nowMS()
+	now := e.clock.Now().UnixMilli()
 	e.put(t, "g", "s", events("old", now-3*day, 2, 1))
 	e.put(t, "g", "s", events("new", now, 2, 1))
 	if _, err := e.c.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("g"), RetentionInDays: aws.Int32(1)}); err != nil {
@@ -709,7 +709,7 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for b := range batches {
-				evs := events(fmt.Sprintf("w%d-b%d", w, b), e.clock.nowMS()-hour+int64(b), 10, 0)
+				evs := events(fmt.Sprintf("w%d-b%d", w, b), e.clock.Now().UnixMilli()-hour+int64(b), 10, 0)
 				if _, err := e.c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), LogEvents: evs}); err != nil {
 					t.Errorf("PutLogEvents = %v", err)
 					return
@@ -750,7 +750,7 @@ func TestFilterLogEventsUnorderedBatches(t *testing.T) {
 	e.createGroup(t, "g")
 	e.createStream(t, "g", "s")
 	e.createStream(t, "g", "t")
-	base := e.clock.nowMS() - hour
+	base := e.clock.Now().UnixMilli() - hour
 	put := func(stream string, dt int64, msg string) {
 		e.put(t, "g", stream, []types.InputLogEvent{{Timestamp: aws.Int64(base + dt), Message: aws.String(msg)}})
 	}
@@ -800,7 +800,7 @@ func TestFilterLogEventsUnorderedLarge(t *testing.T) {
 	e := start(t)
 	e.createGroup(t, "g")
 	e.createStream(t, "g", "s")
-	base := e.clock.nowMS() - hour
+	base := e.clock.Now().UnixMilli() - hour
 	var want []string
 	// Batch b holds timestamps b, b+10, b+20, ...: each batch reaches back
 	// before the one written before it. 1,000 events: more than a first

@@ -62,7 +62,7 @@ func TestCreateDescribeDeleteLogGroup(t *testing.T) {
 		{"logGroupName", aws.ToString(g.LogGroupName), "/ecs/web"},
 		{"arn", aws.ToString(g.Arn), wantARN + ":*"},
 		{"logGroupArn", aws.ToString(g.LogGroupArn), wantARN},
-		{"creationTime", aws.ToInt64(g.CreationTime), e.clock.nowMS()},
+		{"creationTime", aws.ToInt64(g.CreationTime), e.clock.Now().UnixMilli()},
 		{"storedBytes", aws.ToInt64(g.StoredBytes), int64(0)},
 		{"metricFilterCount", aws.ToInt32(g.MetricFilterCount), int32(0)},
 		{"logGroupClass", g.LogGroupClass, types.LogGroupClassStandard},
@@ -330,7 +330,7 @@ func TestTenancy(t *testing.T) {
 	e := start(t)
 	e.createGroup(t, "shared")
 	e.createStream(t, "shared", "s")
-	e.put(t, "shared", "s", events("mine", e.clock.nowMS(), 3, 1))
+	e.put(t, "shared", "s", events("mine", e.clock.Now().UnixMilli(), 3, 1))
 
 	// The other account sees nothing of ours, and may use the same names.
 	out, err := e.other.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
@@ -348,7 +348,7 @@ func TestTenancy(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := e.other.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("shared"), LogStreamName: aws.String("s"),
-		LogEvents: events("theirs", e.clock.nowMS(), 2, 1)}); err != nil {
+		LogEvents: events("theirs", e.clock.Now().UnixMilli(), 2, 1)}); err != nil {
 		t.Fatal(err)
 	}
 	theirs, err := e.other.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("shared")})

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,26 +29,7 @@ const (
 	region  = awsapitest.Region
 )
 
-// clock is the injected clock of a test API.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// nowMS is the clock's time in milliseconds.
-func (c *clock) nowMS() int64 { return c.Now().UnixMilli() }
+type clock = awsapitest.Clock
 
 // env is a Logs API served by a signing gateway, with SDK clients for the
 // test account and for another one.
@@ -64,7 +44,7 @@ type env struct {
 
 func start(t *testing.T, mod ...func(*Config)) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir(), clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
+	e := &env{dir: t.TempDir(), clock: awsapitest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	e.api = e.newAPI(t, mod...)
 	e.srv = awsapitest.Start(t, func(gw *awsapi.Gateway, _ *state.Store, _ *http.ServeMux) {
 		gw.RegisterJSON(e.serviceProxy())

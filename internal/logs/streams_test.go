@@ -36,7 +36,7 @@ func (e *env) describeStreams(t *testing.T, in *cloudwatchlogs.DescribeLogStream
 func TestLogStreams(t *testing.T) {
 	e := start(t)
 	e.createGroup(t, "g")
-	created := e.clock.nowMS()
+	created := e.clock.Now().UnixMilli()
 	// Streams named in one order, with last events in another.
 	for i, name := range []string{"c", "a", "e/1", "b", "d"} {
 		e.createStream(t, "g", name)

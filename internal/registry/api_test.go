@@ -962,7 +962,7 @@ func TestDownloadURL(t *testing.T) {
 		})
 	}
 	t.Run("expired", func(t *testing.T) {
-		e.clock.Add(2 * time.Hour)
+		e.clock.Advance(2 * time.Hour)
 		resp := e.send(req{method: http.MethodGet, path: "/v2/app/blobs/" + d + "?" + query, token: strptr("")})
 		resp.Body.Close()
 		if resp.StatusCode != 401 {

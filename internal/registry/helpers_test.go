@@ -13,10 +13,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/berthhq/berth/internal/awsapitest"
 	"github.com/berthhq/berth/internal/registry"
 	"github.com/berthhq/berth/internal/state"
 )
@@ -32,18 +32,7 @@ var (
 	scope = registry.Scope{Account: account, Region: region}
 )
 
-// clock is a settable clock for Config.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = awsapitest.Clock
 
 // env is a registry served on loopback with an in-memory state store.
 type env struct {
@@ -75,7 +64,7 @@ func openStore(t testing.TB) *state.Store {
 func newEnv(t *testing.T, opts ...func(*registry.Config)) *env {
 	t.Helper()
 	store := openStore(t)
-	clk := &clock{t: time.Now()}
+	clk := awsapitest.NewClock(time.Now())
 	dir := t.TempDir()
 	cfg := registry.Config{
 		DataDir:  dir,
@@ -102,7 +91,7 @@ func newEnv(t *testing.T, opts ...func(*registry.Config)) *env {
 
 // advance moves the clock on and mints a fresh token for the new time.
 func (e *env) advance(d time.Duration) {
-	e.clock.Add(d)
+	e.clock.Advance(d)
 	e.token, _ = e.reg.MintToken(account, region, "arn:aws:iam::"+account+":root", e.clock.Now())
 }
 

@@ -31,23 +31,7 @@ var ctx = context.Background()
 // t0 is the test clock's start.
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is a settable clock for Config.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = awsapitest.Clock
 
 // logBuffer collects the package's logs so tests can search them.
 type logBuffer struct {
@@ -86,7 +70,7 @@ func start(t *testing.T, cfg ...func(*secretsmanager.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{kr: kr, clock: &clock{t: t0}, logs: &logBuffer{}}
+	e := &env{kr: kr, clock: awsapitest.NewClock(t0), logs: &logBuffer{}}
 	c := secretsmanager.Config{
 		Now:    e.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -28,23 +28,7 @@ const (
 
 var ctx = context.Background()
 
-// clock is the API's injected clock; tests move it by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+type clock = awsapitest.Clock
 
 // env is one test's SSM endpoint.
 type env struct {
@@ -76,7 +60,7 @@ func (s *syncBuffer) String() string {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	e := &env{t: t, clock: awsapitest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	kr, err := keyring.Open(keyring.Config{Dir: t.TempDir(), Logger: log})
 	if err != nil {
