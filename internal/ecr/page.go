@@ -1,36 +1,19 @@
 package ecr
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
+
+	"github.com/berthhq/berth/internal/awsapi"
 )
 
-// pageToken is what a nextToken carries: the key of the last item
-// returned. It is opaque to clients.
-type pageToken struct {
-	After string `json:"a"`
-}
-
-func encodeToken(after string) *string {
-	b, _ := json.Marshal(pageToken{After: after})
-	s := base64.RawURLEncoding.EncodeToString(b)
-	return &s
-}
+var encodeToken = awsapi.PageToken
 
 func decodeToken(tok *string) (string, error) {
-	if tok == nil || *tok == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(*tok)
-	var pt pageToken
-	if err == nil {
-		err = json.Unmarshal(b, &pt)
-	}
-	if err != nil || pt.After == "" {
+	after, ok := awsapi.PageAfter(tok)
+	if !ok {
 		return "", invalidParam("Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid pagination token'")
 	}
-	return pt.After, nil
+	return after, nil
 }
 
 // pageArgs checks maxResults (1..max, default max) and nextToken.

@@ -1,40 +1,20 @@
 package elbv2
 
-import (
-	"encoding/base64"
-	"encoding/json"
-)
+import "github.com/berthhq/berth/internal/awsapi"
 
 // maxPageSize is the largest PageSize the Describe operations take, and
 // their default.
 const maxPageSize = 400
 
-// marker is what a Marker carries: the sort key of the last item returned.
-// It is opaque to clients.
-type marker struct {
-	After string `json:"a"`
-}
-
-func encodeMarker(after string) *string {
-	b, _ := json.Marshal(marker{After: after})
-	s := base64.RawURLEncoding.EncodeToString(b)
-	return &s
-}
+var encodeMarker = awsapi.PageToken
 
 // decodeMarker returns the key a Marker continues after; "" for none.
 func decodeMarker(m *string) (string, error) {
-	if m == nil || *m == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(*m)
-	var mk marker
-	if err == nil {
-		err = json.Unmarshal(b, &mk)
-	}
-	if err != nil || mk.After == "" {
+	after, ok := awsapi.PageAfter(m)
+	if !ok {
 		return "", validationError("The marker '%s' is not valid.", clip(*m, 64))
 	}
-	return mk.After, nil
+	return after, nil
 }
 
 // pageArgs checks PageSize (1 to 400, default 400) and Marker.
